@@ -1,0 +1,1 @@
+"""Events the catalog context publishes (frozen dataclasses, versioned; see nexuscart.events)."""

@@ -1,0 +1,1 @@
+"""Events the inventory context publishes (frozen dataclasses, versioned; see nexuscart.events)."""

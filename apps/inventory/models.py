@@ -1,0 +1,1 @@
+"""Tables of the inventory context. Other contexts refer to its rows by id only, never by foreign key."""

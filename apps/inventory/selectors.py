@@ -1,0 +1,1 @@
+"""Read queries of the inventory context, for its own views and for other contexts."""

@@ -1,0 +1,1 @@
+"""Events the order context publishes (frozen dataclasses, versioned; see nexuscart.events)."""

@@ -1,0 +1,1 @@
+"""Events the payment context publishes (frozen dataclasses, versioned; see nexuscart.events)."""

@@ -1,0 +1,1 @@
+"""Tables of the payment context. Other contexts refer to its rows by id only, never by foreign key."""

@@ -1,0 +1,1 @@
+"""Events the promotion context publishes (frozen dataclasses, versioned; see nexuscart.events)."""

@@ -1,0 +1,1 @@
+"""Write entry points of the promotion context: keyword-only, typed, one transaction, events to the outbox."""

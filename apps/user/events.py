@@ -1,0 +1,1 @@
+"""Events the user context publishes (frozen dataclasses, versioned; see nexuscart.events)."""

@@ -1,0 +1,28 @@
+"""Test profile: the real local services, isolated per pytest-xdist worker.
+
+Each worker gets its own Redis database and the whole run its own Kafka topic prefix, so
+parallel workers and earlier runs never see each other's keys or events.
+"""
+
+import os
+import uuid
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import REDIS_URL, env
+
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+_worker_index = int(_worker[2:] or 0) if _worker.startswith("gw") else 0
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+REDIS_URL = env("TEST_REDIS_URL", default=REDIS_URL.rsplit("/", 1)[0] + f"/{1 + _worker_index % 15}")
+CACHES = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": f"test-{_worker}",
+    }
+}
+CELERY_BROKER_URL = REDIS_URL
+CELERY_TASK_ALWAYS_EAGER = False
+# One prefix per test session, shared by the xdist workers of that session.
+KAFKA_TOPIC_PREFIX = os.environ.setdefault("NEXUSCART_TEST_TOPIC_PREFIX", f"test-{uuid.uuid4().hex[:10]}")

@@ -1,0 +1,1 @@
+"""Shared kernel of NexusCart: imports nothing from apps/ or config/."""

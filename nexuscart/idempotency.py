@@ -1,0 +1,121 @@
+"""Idempotency-Key for POST endpoints: a retry replays the first response, never a second effect.
+
+    class OrderCreateApi(APIView):
+        @idempotent
+        def post(self, request): ...
+
+The key row is inserted in the same transaction as the view's effect. A concurrent duplicate
+blocks on the unique index until the first request commits (then replays its response) or
+rolls back (then runs itself); past IDEMPOTENCY_WAIT_SECONDS it gets 409. Same key with a
+different body (or path) is 422. 5xx outcomes are not stored, so the client may retry them.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import OperationalError, connection, transaction
+from rest_framework.exceptions import APIException
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder
+
+from nexuscart.errors import PROBLEM_CONTENT_TYPE, ApplicationError, Conflict, Unprocessable
+from nexuscart.models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+
+_CLAIM_SQL = """
+INSERT INTO nexuscart_idempotencyrecord (scope, key, method, path, fingerprint, status_code, response_body, created_at)
+VALUES (%s, %s, %s, %s, %s, 0, NULL, now())
+ON CONFLICT (scope, key) DO NOTHING
+RETURNING id
+"""
+
+
+class IdempotencyKeyMissing(ApplicationError):
+    code, title = "idempotency_key_required", "Idempotency-Key required"
+
+
+def _scope(request: Request) -> str:
+    user = getattr(request, "user", None)
+    return f"user:{user.pk}" if user is not None and user.is_authenticated else "anonymous"
+
+
+def _fingerprint(request: Request) -> str:
+    digest = hashlib.sha256()
+    digest.update(request.method.encode())
+    digest.update(b"\0" + request.path.encode() + b"\0")
+    try:
+        # Canonical JSON, so key order and whitespace do not count as a different body.
+        body = json.dumps(json.loads(request.body or b"null"), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        body = request.body
+    digest.update(body)
+    return digest.hexdigest()
+
+
+def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
+    @functools.wraps(view_method)
+    def wrapper(view, request: Request, *args, **kwargs) -> Response:
+        key = request.headers.get(HEADER, "").strip()
+        if not key:
+            raise IdempotencyKeyMissing(f"Send an {HEADER} header (a unique string per intended operation).")
+        if len(key) > MAX_KEY_LENGTH:
+            raise IdempotencyKeyMissing(
+                f"{HEADER} is longer than {MAX_KEY_LENGTH} characters.", code="idempotency_key_invalid"
+            )
+        scope, fingerprint = _scope(request), _fingerprint(request)
+        with transaction.atomic():
+            claimed = _claim(scope, key, request, fingerprint)
+            if not claimed:
+                return _replay(scope, key, fingerprint)
+            try:
+                # A savepoint of its own, so a refused request leaves only its stored answer behind.
+                with transaction.atomic():
+                    response = view_method(view, request, *args, **kwargs)
+            except (ApplicationError, APIException) as exc:
+                response = view.handle_exception(exc)
+            if response.status_code >= 500:
+                transaction.set_rollback(True)
+                return response
+            IdempotencyRecord.objects.filter(scope=scope, key=key).update(
+                status_code=response.status_code,
+                response_body=json.loads(json.dumps(response.data, cls=JSONEncoder)),
+            )
+            return response
+
+    return wrapper
+
+
+def _claim(scope: str, key: str, request: Request, fingerprint: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL lock_timeout = %s", [f"{int(settings.IDEMPOTENCY_WAIT_SECONDS * 1000)}ms"])
+        try:
+            with transaction.atomic():
+                cursor.execute(_CLAIM_SQL, [scope, key, request.method, request.path[:500], fingerprint])
+                claimed = cursor.fetchone() is not None
+        except OperationalError as exc:  # lock_timeout: the first request is still running
+            raise Conflict(
+                "A request with this Idempotency-Key is still being processed; retry shortly.",
+                code="idempotency_in_progress",
+            ) from exc
+        cursor.execute("SET LOCAL lock_timeout = 0")
+    return claimed
+
+
+def _replay(scope: str, key: str, fingerprint: str) -> Response:
+    record = IdempotencyRecord.objects.get(scope=scope, key=key)
+    if record.fingerprint != fingerprint:
+        raise Unprocessable(
+            "This Idempotency-Key was used with a different request body.", code="idempotency_key_reused"
+        )
+    content_type = PROBLEM_CONTENT_TYPE if record.status_code >= 400 else None
+    response = Response(record.response_body, status=record.status_code, content_type=content_type)
+    response["Idempotent-Replayed"] = "true"
+    return response

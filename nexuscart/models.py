@@ -1,0 +1,138 @@
+"""Tables of the shared kernel: outbox, inbox, dead letters and idempotency keys."""
+
+import uuid
+
+from django.db import models
+
+
+class OutboxEvent(models.Model):
+    """An event written in the same transaction as the change it describes; the relay ships it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENT = "sent"
+        FAILED = "failed"
+
+    event_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    event_type = models.CharField(max_length=100)
+    version = models.PositiveSmallIntegerField(default=1)
+    topic = models.CharField(max_length=200)
+    aggregate_type = models.CharField(max_length=50)
+    aggregate_id = models.CharField(max_length=64)
+    sequence = models.PositiveBigIntegerField()
+    payload = models.JSONField()
+    trace = models.JSONField(default=dict, blank=True)
+    occurred_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The relay scans only what is left to send.
+            models.Index(fields=["id"], name="outbox_pending_idx", condition=models.Q(status="pending")),
+            models.Index(fields=["aggregate_type", "aggregate_id", "id"], name="outbox_aggregate_idx"),
+            models.Index(fields=["event_type", "occurred_at"], name="outbox_type_time_idx"),
+            models.Index(fields=["sent_at"], name="outbox_sent_at_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["aggregate_type", "aggregate_id", "sequence"], name="outbox_aggregate_sequence_uniq"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.aggregate_type}:{self.aggregate_id}#{self.sequence}"
+
+
+class AggregateSequence(models.Model):
+    """Last sequence number handed out per aggregate, so consumers can spot gaps and reordering."""
+
+    aggregate_type = models.CharField(max_length=50)
+    aggregate_id = models.CharField(max_length=64)
+    last_sequence = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["aggregate_type", "aggregate_id"], name="aggregate_sequence_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.aggregate_type}:{self.aggregate_id} @ {self.last_sequence}"
+
+
+class InboxEvent(models.Model):
+    """An event a consumer group has applied; inserted in the same transaction as its effect."""
+
+    group = models.CharField(max_length=50)
+    event_id = models.UUIDField()
+    event_type = models.CharField(max_length=100)
+    aggregate_type = models.CharField(max_length=50)
+    aggregate_id = models.CharField(max_length=64)
+    sequence = models.PositiveBigIntegerField()
+    processed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["group", "event_id"], name="inbox_group_event_uniq")]
+        indexes = [models.Index(fields=["processed_at"], name="inbox_processed_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.group} applied {self.event_type} {self.event_id}"
+
+
+class ConsumerWatermark(models.Model):
+    """Highest sequence a group has applied per aggregate: the reference for gap detection."""
+
+    group = models.CharField(max_length=50)
+    aggregate_type = models.CharField(max_length=50)
+    aggregate_id = models.CharField(max_length=64)
+    last_sequence = models.PositiveBigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "aggregate_type", "aggregate_id"], name="consumer_watermark_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group} {self.aggregate_type}:{self.aggregate_id} @ {self.last_sequence}"
+
+
+class DeadLetter(models.Model):
+    """A message a consumer group gave up on; it was also sent to the dead-letter topic."""
+
+    group = models.CharField(max_length=50)
+    topic = models.CharField(max_length=200)
+    partition = models.IntegerField()
+    offset = models.BigIntegerField()
+    event_id = models.CharField(max_length=64, blank=True)
+    event_type = models.CharField(max_length=100, blank=True)
+    error = models.TextField()
+    raw = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.group} {self.topic}[{self.partition}]@{self.offset}"
+
+
+class IdempotencyRecord(models.Model):
+    """The stored outcome of a POST made with an Idempotency-Key, replayed on a retry."""
+
+    scope = models.CharField(max_length=100, help_text="Who sent the key: user id or anonymous.")
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
+    status_code = models.PositiveSmallIntegerField()
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_scope_key_uniq")]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"

@@ -1,0 +1,206 @@
+"""The outbox relay: claim pending rows, produce them to Kafka, mark them sent on delivery.
+
+Several relays may run at once. Rows are claimed with FOR UPDATE SKIP LOCKED; a row is held
+back while an older pending row of the same aggregate is claimed by another relay, so events
+of one aggregate reach Kafka in order (their key, the aggregate id, keeps them in one
+partition). Delivery is at least once: a relay that dies after producing and before marking
+sends the rows again, and consumers drop the duplicates through their inbox.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from confluent_kafka import KafkaError, Message
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from nexuscart.events import Envelope
+from nexuscart.faults import crash_point
+from nexuscart.kafka import producer
+from nexuscart.models import OutboxEvent
+
+logger = logging.getLogger(__name__)
+
+_CLAIM_SQL = """
+WITH claimed AS (
+    SELECT id, aggregate_type, aggregate_id
+    FROM nexuscart_outboxevent
+    WHERE status = 'pending'
+    ORDER BY id
+    LIMIT %s
+    FOR UPDATE SKIP LOCKED
+)
+SELECT o.id, o.event_id, o.event_type, o.version, o.topic, o.aggregate_type, o.aggregate_id,
+       o.sequence, o.payload, o.trace, o.occurred_at, o.attempts
+FROM nexuscart_outboxevent o
+JOIN claimed c ON c.id = o.id
+WHERE NOT EXISTS (
+    SELECT 1 FROM nexuscart_outboxevent older
+    WHERE older.status = 'pending'
+      AND older.aggregate_type = c.aggregate_type
+      AND older.aggregate_id = c.aggregate_id
+      AND older.id < c.id
+      AND older.id NOT IN (SELECT id FROM claimed)
+)
+ORDER BY o.id
+"""
+
+
+@dataclass
+class RelayResult:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+
+
+def relay_batch(limit: int | None = None, flush_timeout: float = 30.0) -> RelayResult:
+    """Ship one batch of pending events. Returns how many were claimed, sent and failed."""
+    limit = limit or settings.OUTBOX_BATCH_SIZE
+    result = RelayResult()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(_CLAIM_SQL, [limit])
+            rows = cursor.fetchall()
+        result.claimed = len(rows)
+        if not rows:
+            return result
+        delivered: list[int] = []
+        errors: dict[int, str] = {}
+        _produce_all(rows, delivered, errors, flush_timeout)
+        crash_point("relay.after_produce")
+        now = timezone.now()
+        if delivered:
+            OutboxEvent.objects.filter(id__in=delivered).update(status=OutboxEvent.Status.SENT, sent_at=now)
+        sent_ids = set(delivered)
+        undelivered = [r[0] for r in rows if r[0] not in sent_ids]
+        for row_id in undelivered:
+            errors.setdefault(row_id, "not delivered before the flush timeout")
+        _record_failures(rows, errors)
+        result.sent, result.failed = len(delivered), len(undelivered)
+    return result
+
+
+def relay_until_empty(limit: int | None = None, max_batches: int = 10_000) -> int:
+    """Drain the outbox (used by the Celery task and the tests); returns events sent."""
+    total = 0
+    for _ in range(max_batches):
+        result = relay_batch(limit)
+        total += result.sent
+        if result.claimed == 0 or result.sent == 0:
+            break
+    return total
+
+
+def _produce_all(rows: list[tuple], delivered: list[int], errors: dict[int, str], flush_timeout: float) -> None:
+    kafka = producer()
+    for row in rows:
+        row_id, event_id, event_type, version, topic, agg_type, agg_id, sequence, payload, trace, occurred, _ = row
+        envelope = Envelope(
+            id=str(event_id),
+            type=event_type,
+            version=version,
+            aggregate_type=agg_type,
+            aggregate_id=agg_id,
+            sequence=sequence,
+            occurred_at=occurred.isoformat(),
+            payload=_json_value(payload),
+            trace=_json_value(trace),
+        )
+
+        def on_delivery(err: KafkaError | None, _msg: Message, row_id: int = row_id) -> None:
+            if err is None:
+                delivered.append(row_id)
+            else:
+                errors[row_id] = str(err)
+
+        while True:
+            try:
+                kafka.produce(
+                    topic,
+                    key=f"{agg_type}:{agg_id}".encode(),
+                    value=envelope.to_bytes(),
+                    headers={"event_type": event_type, "event_id": str(event_id)},
+                    on_delivery=on_delivery,
+                )
+                break
+            except BufferError:  # local queue full: let deliveries drain, then retry
+                kafka.poll(0.1)
+        kafka.poll(0)
+    kafka.flush(flush_timeout)
+
+
+def _json_value(value: dict | str | None) -> dict:
+    # Raw cursors hand jsonb back as text (Django registers that loader); the ORM gives dicts.
+    return json.loads(value) if isinstance(value, str) else (value or {})
+
+
+def _record_failures(rows: list[tuple], errors: dict[int, str]) -> None:
+    attempts = {r[0]: r[11] for r in rows}
+    for row_id, error in errors.items():
+        tries = attempts[row_id] + 1
+        status = OutboxEvent.Status.FAILED if tries >= settings.OUTBOX_MAX_ATTEMPTS else OutboxEvent.Status.PENDING
+        OutboxEvent.objects.filter(id=row_id).update(attempts=tries, last_error=error[:2000], status=status)
+        logger.warning("outbox delivery failed", extra={"outbox_id": row_id, "error": error, "attempt": tries})
+
+
+_ROW_FIELDS = (
+    "id",
+    "event_id",
+    "event_type",
+    "version",
+    "topic",
+    "aggregate_type",
+    "aggregate_id",
+    "sequence",
+    "payload",
+    "trace",
+    "occurred_at",
+    "attempts",
+)
+
+
+def replay(
+    *,
+    aggregate_type: str | None = None,
+    aggregate_id: str | None = None,
+    event_type: str | None = None,
+    since: datetime | None = None,
+    dry_run: bool = False,
+    batch_size: int = 1000,
+) -> int:
+    """Produce already sent events again, in their original order, with their original ids."""
+    rows = OutboxEvent.objects.filter(status=OutboxEvent.Status.SENT).order_by("id")
+    if aggregate_type:
+        rows = rows.filter(aggregate_type=aggregate_type)
+    if aggregate_id:
+        rows = rows.filter(aggregate_id=aggregate_id)
+    if event_type:
+        rows = rows.filter(event_type=event_type)
+    if since:
+        rows = rows.filter(occurred_at__gte=since)
+    if dry_run:
+        return rows.count()
+    total = 0
+    batch: list[tuple] = []
+    for row in rows.values_list(*_ROW_FIELDS).iterator(chunk_size=batch_size):
+        batch.append(row)
+        if len(batch) == batch_size:
+            total += _replay_batch(batch)
+            batch = []
+    if batch:
+        total += _replay_batch(batch)
+    return total
+
+
+def _replay_batch(rows: list[tuple]) -> int:
+    delivered: list[int] = []
+    errors: dict[int, str] = {}
+    _produce_all(rows, delivered, errors, flush_timeout=30.0)
+    if errors:
+        raise RuntimeError(f"{len(errors)} event(s) could not be re-published: {next(iter(errors.values()))}")
+    return len(delivered)

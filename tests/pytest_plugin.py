@@ -1,0 +1,91 @@
+"""Fixtures shared by every test: the real Redis, Kafka and PostgreSQL of `scripts/services`."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+from confluent_kafka import Message
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def redis_client(settings) -> Iterator[redis_lib.Redis]:
+    """This xdist worker's own Redis database, emptied before the test."""
+    client = redis_lib.Redis.from_url(settings.REDIS_URL)
+    client.flushdb()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def unique() -> Callable[[str], str]:
+    return lambda prefix="x": f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def read_topic(topic: str, *, until: Callable[[list[Message]], bool], timeout: float = 30.0) -> list[Message]:
+    """Every message on `topic` from the beginning, read by a fresh group, until `until(messages)`."""
+    from nexuscart import kafka
+
+    kafka.ensure_topics([topic])
+    consumer = kafka.consumer(f"reader-{uuid.uuid4().hex}")
+    consumer.subscribe([topic])
+    messages: list[Message] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and not until(messages):
+            message = consumer.poll(0.5)
+            if message is not None and not message.error():
+                messages.append(message)
+    finally:
+        consumer.close()
+    return messages
+
+
+@pytest.fixture
+def subprocess_env(settings) -> Callable[..., dict[str, str]]:
+    """Environment for a `manage.py` child process that must use this test's database and topics."""
+    from django.db import connection
+
+    def build(**extra: str) -> dict[str, str]:
+        db = connection.settings_dict
+        env = dict(os.environ)
+        env.update(
+            {
+                "DJANGO_SETTINGS_MODULE": "config.settings.test",
+                "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+                "TEST_REDIS_URL": settings.REDIS_URL,
+                "NEXUSCART_TEST_TOPIC_PREFIX": settings.KAFKA_TOPIC_PREFIX,
+                "PYTHONPATH": str(ROOT),
+                **extra,
+            }
+        )
+        return env
+
+    return build
+
+
+@pytest.fixture
+def manage_py() -> list[str]:
+    return [sys.executable, str(ROOT / "manage.py")]
+
+
+def envelopes(messages: list[Message]) -> list[dict]:
+    """The JSON envelopes among `messages` (tests also put garbage on topics on purpose)."""
+    decoded = []
+    for message in messages:
+        try:
+            data = json.loads(message.value())
+        except (TypeError, ValueError):
+            continue
+        if isinstance(data, dict) and "id" in data:
+            decoded.append(data | {"_key": message.key(), "_partition": message.partition()})
+    return decoded
