@@ -11,7 +11,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("apps.user.urls")),
     path("", include("apps.catalog.urls")),
+    path("", include("apps.inventory.urls")),
+    path("", include("apps.promotion.urls")),
+    path("", include("apps.order.urls")),
+    path("", include("apps.payment.urls")),
 ]
 
 handler404 = "nexuscart.errors.handler404"

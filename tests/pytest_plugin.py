@@ -89,3 +89,49 @@ def envelopes(messages: list[Message]) -> list[dict]:
         if isinstance(data, dict) and "id" in data:
             decoded.append(data | {"_key": message.key(), "_partition": message.partition()})
     return decoded
+
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / ".local" / "test-artifacts"
+
+
+@pytest.fixture
+def browser_page(live_server, request):
+    """A headless Debian Chromium page (Playwright) on the live server; call `shot(name)` to keep a screenshot.
+
+    Yields (page, shot). Screenshots land in .local/test-artifacts/<test name>/.
+    """
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+    # around it are still synchronous and safe.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    folder = ARTIFACTS / request.node.name.replace("/", "_")
+    folder.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        page = browser.new_page(base_url=live_server.url)
+        page.set_default_timeout(15_000)
+
+        def shot(name: str) -> Path:
+            path = folder / f"{name}.png"
+            page.screenshot(path=str(path), full_page=True)
+            return path
+
+        try:
+            yield page, shot
+        finally:
+            browser.close()
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)

@@ -5,14 +5,9 @@ so a fresh clone needs no configuration. Production (config.settings.production)
 when a secret is missing instead of falling back to these defaults.
 """
 
-from pathlib import Path
+from datetime import timedelta
 
-import environ
-
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
-
-env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+from config.settings.env import BASE_DIR, env
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env("SECRET_KEY", default="insecure-local-only-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz")
@@ -28,6 +23,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_prometheus",
     "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "nexuscart",
@@ -124,6 +120,19 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "COERCE_DECIMAL_TO_STRING": False,
 }
+# Access tokens are short-lived; refresh tokens rotate and a rotated one is blacklisted, so a
+# reused refresh token is refused. The thin hot-path handlers verify the same tokens.
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=5)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": env("JWT_SIGNING_KEY", default=SECRET_KEY),
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+}
 SPECTACULAR_SETTINGS = {
     "TITLE": "NexusCart API",
     "DESCRIPTION": "Storefront, orders, payments and flash sales. Errors are RFC 9457 problem+json.",
@@ -203,3 +212,11 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- Per-context settings: each bounded context owns its block in config/settings/contexts/ ---
+from config.settings.contexts.catalog import *  # noqa: E402, F403
+from config.settings.contexts.inventory import *  # noqa: E402, F403
+from config.settings.contexts.order import *  # noqa: E402, F403
+from config.settings.contexts.payment import *  # noqa: E402, F403
+from config.settings.contexts.promotion import *  # noqa: E402, F403
+from config.settings.contexts.user import *  # noqa: E402, F403

@@ -1,7 +1,7 @@
 """Production profile: secrets must come from the environment, HTTPS everywhere."""
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import env
+from config.settings.env import env
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")  # no default: a missing secret stops the process

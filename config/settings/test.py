@@ -8,7 +8,8 @@ import os
 import uuid
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import REDIS_URL, env
+from config.settings.base import REDIS_URL
+from config.settings.env import env
 
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 _worker_index = int(_worker[2:] or 0) if _worker.startswith("gw") else 0

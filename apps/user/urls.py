@@ -1,0 +1,7 @@
+"""Routes of the user context: API under api/v1/, storefront pages at the top."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "user"
+
+urlpatterns: list = []

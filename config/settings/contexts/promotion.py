@@ -1,0 +1,3 @@
+"""Settings owned by the promotion context (read from the environment through config.settings.env)."""
+
+from config.settings.env import env  # noqa: F401

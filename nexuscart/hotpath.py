@@ -1,0 +1,236 @@
+"""A thin ASGI layer for the few hot endpoints, in front of Django's ASGI application.
+
+Django's request handler costs ≈0.7 ms of CPU per request on our 2-core machines; the
+flash-sale token/purchase/status endpoints and the inventory read must do far better, so
+they are plain async functions routed here. They share Django's settings, verify the same
+JWTs as the API (HS256, SIMPLE_JWT's key and claims) and answer the same problem+json.
+Every other path falls through to Django.
+
+An app contributes routes by defining `ROUTES = [HotRoute("GET", r"^/api/v1/...$", handler)]`
+in its `hot.py`; config.asgi collects them with `discover_routes()`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+import jwt
+import redis.asyncio as aioredis
+from django.conf import settings
+
+from nexuscart.errors import PROBLEM_CONTENT_TYPE, problem
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+class HotError(Exception):
+    """Raise from a hot handler to answer a problem+json (the same codes the Django API uses)."""
+
+    def __init__(self, status: int, code: str, detail: str, headers: dict[str, str] | None = None):
+        super().__init__(detail)
+        self.status, self.code, self.detail, self.headers = status, code, detail, headers or {}
+
+
+@dataclass
+class HotRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    query: dict[str, list[str]]
+    body: bytes
+    params: dict[str, str]
+    client_ip: str
+
+    def json(self) -> dict[str, Any]:
+        if not self.body:
+            return {}
+        try:
+            data = json.loads(self.body)
+        except ValueError as exc:
+            raise HotError(400, "malformed_request", f"JSON parse error - {exc}") from exc
+        if not isinstance(data, dict):
+            raise HotError(400, "validation_error", "The request body must be a JSON object.")
+        return data
+
+
+@dataclass
+class HotResponse:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+
+Handler = Callable[[HotRequest], Awaitable[HotResponse]]
+
+
+@dataclass(frozen=True)
+class HotRoute:
+    method: str
+    pattern: str
+    handler: Handler
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        return re.compile(self.pattern)
+
+
+def discover_routes(app_modules: list[str] | None = None) -> list[HotRoute]:
+    """ROUTES from the `hot` module of every installed app that has one."""
+    routes: list[HotRoute] = []
+    for app in app_modules or settings.INSTALLED_APPS:
+        try:
+            module = importlib.import_module(f"{app}.hot")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{app}.hot":
+                raise
+            continue
+        routes.extend(getattr(module, "ROUTES", []))
+    return routes
+
+
+def authenticate(request: HotRequest) -> int:
+    """The user id of a valid access token in `Authorization: Bearer`, or a 401 problem."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise HotError(
+            401,
+            "not_authenticated",
+            "Authentication credentials were not provided.",
+            {"WWW-Authenticate": 'Bearer realm="api"'},
+        )
+    jwt_settings = settings.SIMPLE_JWT
+    try:
+        claims = jwt.decode(
+            token.strip(),
+            jwt_settings["SIGNING_KEY"],
+            algorithms=[jwt_settings["ALGORITHM"]],
+            options={"require": ["exp", "token_type", jwt_settings["USER_ID_CLAIM"]]},
+        )
+    except jwt.PyJWTError as exc:
+        raise HotError(
+            401,
+            "authentication_failed",
+            "Given token not valid for any token type.",
+            {"WWW-Authenticate": 'Bearer realm="api"'},
+        ) from exc
+    if claims.get("token_type") != "access":
+        raise HotError(401, "authentication_failed", "Given token not valid for any token type.")
+    try:
+        return int(claims[jwt_settings["USER_ID_CLAIM"]])
+    except (TypeError, ValueError) as exc:
+        raise HotError(401, "authentication_failed", "Token contained no recognizable user identification") from exc
+
+
+_redis_clients: dict[int, aioredis.Redis] = {}
+
+
+def redis_client() -> aioredis.Redis:
+    """One asyncio Redis pool per event loop (each uvicorn worker has its own loop)."""
+    import asyncio
+
+    loop_id = id(asyncio.get_running_loop())
+    client = _redis_clients.get(loop_id)
+    if client is None:
+        client = aioredis.Redis.from_url(settings.REDIS_URL, max_connections=256)
+        _redis_clients[loop_id] = client
+    return client
+
+
+class HotRouter:
+    """ASGI app: matching hot routes are served here, everything else by `fallback` (Django)."""
+
+    def __init__(self, routes: list[HotRoute], fallback: Callable) -> None:
+        self.routes = [(r.method, r.regex, r.handler) for r in routes]
+        self.fallback = fallback
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] == "http":
+            path_matched = False
+            for method, regex, handler in self.routes:
+                match = regex.match(scope["path"])
+                if match is None:
+                    continue
+                if method == scope["method"]:
+                    await self._serve(scope, receive, send, handler, match.groupdict())
+                    return
+                path_matched = True
+            if path_matched:
+                detail = f'Method "{scope["method"]}" not allowed.'
+                await self._send(send, _problem(405, "method_not_allowed", detail))
+                return
+        await self.fallback(scope, receive, send)
+
+    async def _serve(self, scope: dict, receive: Callable, send: Callable, handler: Handler, params: dict) -> None:
+        try:
+            body = await _read_body(receive)
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+            request = HotRequest(
+                method=scope["method"],
+                path=scope["path"],
+                headers=headers,
+                query=parse_qs(scope.get("query_string", b"").decode("latin-1")),
+                body=body,
+                params=params,
+                client_ip=(scope.get("client") or ("", 0))[0],
+            )
+            response = await handler(request)
+        except HotError as exc:
+            response = _problem(exc.status, exc.code, exc.detail, exc.headers)
+        except Exception:  # never leak internals; Django's handler500 says the same
+            import logging
+
+            logging.getLogger(__name__).exception("hot path handler failed")
+            response = _problem(500, "internal_error", "An unexpected error occurred; it has been logged.")
+        await self._send(send, response)
+
+    @staticmethod
+    async def _send(send: Callable, response: HotResponse) -> None:
+        payload = json.dumps(response.body, separators=(",", ":")).encode()
+        headers = [(b"content-type", response.content_type.encode()), (b"content-length", str(len(payload)).encode())]
+        headers += [(k.lower().encode(), str(v).encode()) for k, v in response.headers.items()]
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    @staticmethod
+    async def _lifespan(receive: Callable, send: Callable) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                for client in _redis_clients.values():
+                    await client.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+async def _read_body(receive: Callable) -> bytes:
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise HotError(413, "payload_too_large", f"The request body exceeds {MAX_BODY_BYTES} bytes.")
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def _problem(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> HotResponse:
+    return HotResponse(status, problem(status, code, detail), headers or {}, PROBLEM_CONTENT_TYPE)
+
+
+def ok(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> HotResponse:
+    return HotResponse(status, body, headers or {})
