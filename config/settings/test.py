@@ -8,14 +8,18 @@ import os
 import uuid
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import REDIS_URL
+from config.settings.base import DATABASES, REDIS_URL
 from config.settings.env import env
 
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 _worker_index = int(_worker[2:] or 0) if _worker.startswith("gw") else 0
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-REDIS_URL = env("TEST_REDIS_URL", default=REDIS_URL.rsplit("/", 1)[0] + f"/{1 + _worker_index % 15}")
+# Several checkouts of the project may test at once on one machine: each picks its own
+# database name and Redis range (scripts/services runs Redis with 64 databases).
+_redis_base = env.int("TEST_REDIS_DB_BASE", default=1)
+REDIS_URL = env("TEST_REDIS_URL", default=REDIS_URL.rsplit("/", 1)[0] + f"/{_redis_base + _worker_index % 8}")
+DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_nexuscart")}
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",

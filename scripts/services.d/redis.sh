@@ -44,7 +44,7 @@ redis_start() {
     ulimit -n $((REDIS_MAXCLIENTS + 32)) 2>/dev/null || true
     cd "$REDIS_DIR" && exec redis-server --bind "$REDIS_HOST" --port "$REDIS_PORT" --protected-mode yes \
       --daemonize yes --pidfile "$REDIS_PIDFILE" --logfile "$REDIS_LOG" --dir "$REDIS_DIR" \
-      --save '' --appendonly no --maxclients "$REDIS_MAXCLIENTS"
+      --save '' --appendonly no --maxclients "$REDIS_MAXCLIENTS" --databases 64
   ) </dev/null >>"$REDIS_LOG" 2>&1 || die "redis-server failed to start, see $REDIS_LOG"
   wait_until 20 "redis on $REDIS_HOST:$REDIS_PORT" _redis_ping
   wait_until 5 "redis pid file" _redis_pid
