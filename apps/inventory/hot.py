@@ -1,0 +1,69 @@
+"""GET /api/v1/inventory/{sku}: availability from a per-process cache over Redis, outside Django's handler.
+
+Services store each SKU's figure in Redis after every committed change (apps.inventory.cache);
+this process keeps what it read for at most INVENTORY_HOT_CACHE_TTL seconds, so a reader is
+never more than that (plus the after-commit write) behind. A cold key is filled once from
+PostgreSQL without overwriting anything a writer stored meanwhile.
+"""
+
+from __future__ import annotations
+
+import time
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import close_old_connections
+
+from apps.inventory import cache
+from apps.inventory.selectors import availability_get
+from nexuscart.hotpath import HotError, HotRequest, HotResponse, HotRoute, ok, redis_client
+
+_UNKNOWN = -1
+_local: dict[str, tuple[float, int]] = {}
+_MAX_LOCAL_ENTRIES = 100_000
+
+
+def _cold_fill(sku: str) -> int:
+    close_old_connections()
+    try:
+        available = availability_get(sku=sku)
+        if available is None:
+            return _UNKNOWN
+        cache.store_if_missing(sku, available)
+        return available
+    finally:
+        close_old_connections()
+
+
+async def _available(sku: str) -> int:
+    now = time.monotonic()
+    hit = _local.get(sku)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    raw = await redis_client().get(cache.available_key(sku))
+    if raw is not None:
+        value = int(raw)
+    else:
+        value = await sync_to_async(_cold_fill, thread_sensitive=False)(sku)
+    if len(_local) >= _MAX_LOCAL_ENTRIES:
+        _local.clear()
+    _local[sku] = (now + settings.INVENTORY_HOT_CACHE_TTL, value)
+    return value
+
+
+async def inventory_read(request: HotRequest) -> HotResponse:
+    sku = request.params["sku"]
+    available = await _available(sku)
+    if available == _UNKNOWN:
+        raise HotError(404, "not_found", f"No SKU {sku!r} in inventory.")
+    return ok({"sku": sku, "available": max(0, available)}, headers={"cache-control": "max-age=1"})
+
+
+async def hot_noop(request: HotRequest) -> HotResponse:
+    """The cheapest possible hot route: the benchmark's yardstick for the inventory read."""
+    return ok({"ok": True})
+
+
+ROUTES = [HotRoute("GET", r"^/api/v1/inventory/(?P<sku>[A-Za-z0-9._\-]{1,64})$", inventory_read)]
+if settings.BENCH_ENDPOINTS:
+    ROUTES.append(HotRoute("GET", r"^/api/v1/bench/noop$", hot_noop))
