@@ -9,14 +9,15 @@ class Command(BaseCommand):
     help = "Run the event handlers of one consumer group (one group per context), applying each event once."
 
     def add_arguments(self, parser):
+        parser.add_argument("--group", help=f"consumer group, one of: {', '.join(groups()) or 'none yet'}")
         parser.add_argument(
-            "--group", required=True, help=f"consumer group, one of: {', '.join(groups()) or 'none yet'}"
+            "--list", dest="list_groups", action="store_true", help="print the consumer groups, one a line, and exit"
         )
         parser.add_argument("--max-messages", type=int, default=None)
         parser.add_argument("--idle-timeout", type=float, default=None, help="stop after this many idle seconds")
 
-    def handle(self, *args, group, list, max_messages, idle_timeout, **options):
-        if list:
+    def handle(self, *args, group, list_groups, max_messages, idle_timeout, **options):
+        if list_groups:
             self.stdout.write("\n".join(groups()))
             return
         if not group:
