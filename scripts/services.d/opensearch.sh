@@ -14,7 +14,7 @@
 # Knobs (environment): OPENSEARCH_HEAP (default 512m), OPENSEARCH_JAVA (java binary to use).
 
 OPENSEARCH_HOST=127.0.0.1
-OPENSEARCH_PORT=9200 # the runner takes base + node number: base 9199, one node -> 9200
+OPENSEARCH_PORT="${NEXUSCART_OPENSEARCH_PORT:-9200}" # the runner takes base + node number: base 9199, one node -> 9200
 OPENSEARCH_URL="http://$OPENSEARCH_HOST:$OPENSEARCH_PORT"
 OPENSEARCH_HOME="$LOCAL/opensearch"
 OPENSEARCH_LIBS="$OPENSEARCH_HOME/libs"

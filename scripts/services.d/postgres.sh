@@ -17,7 +17,7 @@ declare -F say >/dev/null || . "$(dirname "${BASH_SOURCE[0]}")/_lib.sh"
 PG_VERSION=15
 PG_BIN="/usr/lib/postgresql/$PG_VERSION/bin"
 PG_HOST=127.0.0.1
-PG_PORT=5433
+PG_PORT="${NEXUSCART_PG_PORT:-5433}"
 PG_LOG="$LOG_DIR/postgres.log"
 PG_PIDFILE="$RUN_DIR/postgres.pid"
 

@@ -10,7 +10,7 @@
 declare -F say >/dev/null || . "$(dirname "${BASH_SOURCE[0]}")/_lib.sh"
 
 REDIS_HOST=127.0.0.1
-REDIS_PORT=6380
+REDIS_PORT="${NEXUSCART_REDIS_PORT:-6380}"
 REDIS_DIR="$LOCAL/redis"
 REDIS_LOG="$LOG_DIR/redis.log"
 REDIS_PIDFILE="$RUN_DIR/redis.pid"

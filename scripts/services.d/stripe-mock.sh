@@ -13,7 +13,7 @@ declare -F say >/dev/null || . "$(dirname "${BASH_SOURCE[0]}")/_lib.sh"
 
 STRIPE_MOCK_VERSION=v0.203.0 # newest the Go proxy served when written (v0.197.0 resolves too)
 STRIPE_MOCK_HOST=127.0.0.1
-STRIPE_MOCK_PORT=12111
+STRIPE_MOCK_PORT="${NEXUSCART_STRIPE_MOCK_PORT:-12111}"
 STRIPE_MOCK_BIN="$TOOLS_DIR/bin/stripe-mock"
 STRIPE_MOCK_STAMP="$TOOLS_DIR/bin/stripe-mock.version" # `stripe-mock -version` says "master" when go-installed
 STRIPE_MOCK_LOG="$LOG_DIR/stripe-mock.log"
