@@ -1,10 +1,13 @@
-"""Identity: a custom user whose login is the email address (in place from the first migration)."""
+"""Identity: a custom user whose login is the email address (in place from the first migration), and the
+user's book of US postal addresses."""
 
 from __future__ import annotations
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -19,6 +22,10 @@ class UserManager(BaseUserManager["User"]):
         user.set_password(password)
         user.save(using=self._db)
         return user
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        # Emails are stored lowercased (and unique on lower(email)), so sign-in ignores the case typed.
+        return self.get(email__iexact=username or "")
 
     def create_user(self, email: str, password: str | None = None, **fields) -> User:
         fields.setdefault("is_staff", False)
@@ -55,3 +62,61 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.first_name or self.email
+
+
+# USPS two-letter codes: the 50 states, DC, the inhabited territories and the military "states".
+US_STATES: list[tuple[str, str]] = [
+    ("AL", "Alabama"), ("AK", "Alaska"), ("AZ", "Arizona"), ("AR", "Arkansas"), ("CA", "California"),
+    ("CO", "Colorado"), ("CT", "Connecticut"), ("DE", "Delaware"), ("DC", "District of Columbia"),
+    ("FL", "Florida"), ("GA", "Georgia"), ("HI", "Hawaii"), ("ID", "Idaho"), ("IL", "Illinois"),
+    ("IN", "Indiana"), ("IA", "Iowa"), ("KS", "Kansas"), ("KY", "Kentucky"), ("LA", "Louisiana"),
+    ("ME", "Maine"), ("MD", "Maryland"), ("MA", "Massachusetts"), ("MI", "Michigan"), ("MN", "Minnesota"),
+    ("MS", "Mississippi"), ("MO", "Missouri"), ("MT", "Montana"), ("NE", "Nebraska"), ("NV", "Nevada"),
+    ("NH", "New Hampshire"), ("NJ", "New Jersey"), ("NM", "New Mexico"), ("NY", "New York"),
+    ("NC", "North Carolina"), ("ND", "North Dakota"), ("OH", "Ohio"), ("OK", "Oklahoma"), ("OR", "Oregon"),
+    ("PA", "Pennsylvania"), ("RI", "Rhode Island"), ("SC", "South Carolina"), ("SD", "South Dakota"),
+    ("TN", "Tennessee"), ("TX", "Texas"), ("UT", "Utah"), ("VT", "Vermont"), ("VA", "Virginia"),
+    ("WA", "Washington"), ("WV", "West Virginia"), ("WI", "Wisconsin"), ("WY", "Wyoming"),
+    ("AS", "American Samoa"), ("GU", "Guam"), ("MP", "Northern Mariana Islands"), ("PR", "Puerto Rico"),
+    ("VI", "U.S. Virgin Islands"), ("AA", "Armed Forces Americas"), ("AE", "Armed Forces Europe"),
+    ("AP", "Armed Forces Pacific"),
+]  # fmt: skip
+US_STATE_CODES = frozenset(code for code, _ in US_STATES)
+COUNTRIES = [("US", "United States")]
+
+zip_code_validator = RegexValidator(
+    r"\A[0-9]{5}(-[0-9]{4})?\Z", "Enter a ZIP code as 12345 or 12345-6789.", code="invalid_zip"
+)
+phone_validator = RegexValidator(
+    r"\A\+?[0-9 ().-]{7,20}\Z", "Enter a phone number of 7 to 20 digits, spaces or ( ) . - signs.", code="invalid_phone"
+)
+
+
+class Address(models.Model):
+    """A US postal address in a user's book; at most one per user is the default shipping address."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="addresses")
+    name = models.CharField("full name", max_length=100)
+    line1 = models.CharField("address line 1", max_length=200)
+    line2 = models.CharField("address line 2", max_length=200, blank=True)
+    city = models.CharField(max_length=100)
+    state = models.CharField(max_length=2, choices=US_STATES)
+    postal_code = models.CharField("ZIP code", max_length=10, validators=[zip_code_validator])
+    country = models.CharField(max_length=2, choices=COUNTRIES, default="US")
+    phone = models.CharField(max_length=20, blank=True, validators=[phone_validator])
+    is_default_shipping = models.BooleanField("default shipping address", default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-is_default_shipping", "id")
+        constraints = [
+            # Partial unique index: the database, not only the service, keeps "one default" true under races.
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(is_default_shipping=True), name="address_one_default_shipping_per_user"
+            ),
+            models.CheckConstraint(condition=Q(country="US"), name="address_country_us"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}, {self.line1}, {self.city}, {self.state} {self.postal_code}"

@@ -1,3 +1,60 @@
 """Settings owned by the user context (read from the environment through config.settings.env)."""
 
-from config.settings.env import env  # noqa: F401
+import json
+
+from config.settings.env import env
+
+# --- Storefront sign-in through django-allauth (65.x): email is the login, no username --------
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/account/"
+ACCOUNT_LOGOUT_REDIRECT_URL = "/"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_UNIQUE_EMAIL = True
+# "none" locally (nothing to click in a mailbox); "optional" or "mandatory" where mail is delivered.
+ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", default="none")
+ACCOUNT_ADAPTER = "apps.user.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "apps.user.adapters.SocialAccountAdapter"
+# A provider's email claim must not sign anyone into an existing local account by itself.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+# allauth is the only sender of mail so far (password reset); the console unless told otherwise.
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="NexusCart <no-reply@nexuscart.local>")
+
+
+def oidc_apps(raw: str) -> list[dict]:
+    """allauth `openid_connect` apps from OIDC_PROVIDERS, a JSON list of
+    {"id", "name", "server_url", "client_id", "secret", "token_auth_method"?}."""
+    apps = []
+    for spec in json.loads(raw or "[]"):
+        apps.append(
+            {
+                "provider_id": spec["id"],
+                "name": spec.get("name", spec["id"]),
+                "client_id": spec["client_id"],
+                "secret": spec.get("secret", ""),
+                "settings": {
+                    "server_url": spec["server_url"],
+                    "token_auth_method": spec.get("token_auth_method", "client_secret_basic"),
+                },
+            }
+        )
+    return apps
+
+
+# Social login (OAuth2 / OpenID Connect): one button per configured provider.
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {"OAUTH_PKCE_ENABLED": True, "APPS": oidc_apps(env("OIDC_PROVIDERS", default="[]"))},
+}
+
+# --- Brute-force protection of /api/v1/auth/* (apps.user.api.throttles) ------------------------
+AUTH_THROTTLE_RATES = {
+    # One client address: many accounts, registrations and refreshes.
+    "auth_ip": env("AUTH_THROTTLE_IP_RATE", default="30/m"),
+    # One account (the email tried) from anywhere.
+    "auth_account": env("AUTH_THROTTLE_ACCOUNT_RATE", default="10/15m"),
+}
+# Proxies in front of the app whose X-Forwarded-For is believed (0: use the peer address).
+AUTH_THROTTLE_TRUSTED_PROXIES = env.int("AUTH_THROTTLE_TRUSTED_PROXIES", default=0)
+AUTH_THROTTLE_KEY_PREFIX = env("AUTH_THROTTLE_KEY_PREFIX", default="authrl")
