@@ -232,3 +232,8 @@ from config.settings.contexts.order import *  # noqa: E402, F403
 from config.settings.contexts.payment import *  # noqa: E402, F403
 from config.settings.contexts.promotion import *  # noqa: E402, F403
 from config.settings.contexts.user import *  # noqa: E402, F403
+
+# A context may declare `<CONTEXT>_BEAT_SCHEDULE` in its settings file; merge them into beat's.
+for _name, _schedule in list(globals().items()):
+    if _name.endswith("_BEAT_SCHEDULE") and _name != "CELERY_BEAT_SCHEDULE":
+        CELERY_BEAT_SCHEDULE.update(_schedule)
