@@ -1,1 +1,442 @@
-"""Write entry points of the promotion context: keyword-only, typed, one transaction, events to the outbox."""
+"""Write entry points of the promotion context: keyword-only, typed, one transaction, events to the outbox.
+
+Flash sales: campaign set-up (stock allocated from inventory), warm-up into Redis, the worker's
+reservation -> order step, the give-back of cancelled reservations, and the end of a sale (unsold
+units back to inventory). Coupons and automatic discounts: quote, redeem, release.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from apps.catalog import selectors as catalog_selectors
+from apps.inventory import services as inventory_services
+from apps.order import services as order_services
+from apps.promotion import flashsale
+from apps.promotion.models import (
+    CampaignStatus,
+    Coupon,
+    CouponRedemption,
+    CouponUserUsage,
+    DiscountCampaign,
+    DiscountKind,
+    FlashSaleCampaign,
+    FlashSaleRelease,
+)
+from apps.promotion.selectors import CampaignSnapshot, CouponSnapshot, campaign_get, coupon_snapshot
+from nexuscart.errors import ApplicationError, Conflict, NotFound, Unprocessable
+
+logger = logging.getLogger(__name__)
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+# --- flash sales ---------------------------------------------------------------------------------------
+def flash_sale_campaign_create(
+    *,
+    sku: str,
+    price: int,
+    quantity: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    per_user_limit: int,
+    actor: str,
+) -> CampaignSnapshot:
+    """Schedule a sale; its units leave general stock now (Conflict "insufficient_stock" otherwise)."""
+    if ends_at <= starts_at:
+        raise Unprocessable("The sale must end after it starts.", code="invalid_window")
+    if ends_at <= timezone.now():
+        raise Unprocessable("The sale would already be over.", code="invalid_window")
+    if quantity <= 0 or per_user_limit <= 0 or price < 0:
+        raise Unprocessable("Quantity and per-user limit must be positive, price not negative.", code="invalid_value")
+    snapshot = catalog_selectors.sku_get(sku=sku)
+    if snapshot is None:
+        raise Unprocessable(f"Unknown SKU {sku!r}.", code="unknown_sku")
+    name = snapshot.product_name + (f" - {snapshot.variant_name}" if snapshot.variant_name else "")
+    with transaction.atomic():
+        campaign = FlashSaleCampaign.objects.create(
+            sku=sku,
+            name=name[:300],
+            price=price,
+            currency=snapshot.currency,
+            quantity=quantity,
+            per_user_limit=per_user_limit,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            created_by=actor,
+        )
+        inventory_services.stock_allocate_for_campaign(sku=sku, quantity=quantity, campaign_id=campaign.pk, actor=actor)
+    return campaign_get(campaign_id=campaign.pk)  # type: ignore[return-value]
+
+
+def flash_sale_campaign_warmup(*, campaign_id: int) -> CampaignSnapshot:
+    """Load stock, limit and window into Redis. Idempotent; the lock keeps two loaders apart."""
+    client = flashsale.sync_client()
+    with flashsale.CampaignLock(client, campaign_id):
+        campaign = FlashSaleCampaign.objects.filter(pk=campaign_id).first()
+        if campaign is None:
+            raise NotFound(f"No flash sale {campaign_id}.", code="not_found")
+        if campaign.returned_quantity is not None or campaign.status == CampaignStatus.ENDED:
+            raise Conflict("The sale is over; it cannot be loaded again.", code="campaign_ended")
+        loaded = flashsale.warmup(
+            client,
+            campaign_id=campaign.pk,
+            starts_ms=_ms(campaign.starts_at),
+            ends_ms=_ms(campaign.ends_at),
+            per_user_limit=campaign.per_user_limit,
+            price=campaign.price,
+            currency=campaign.currency,
+            sku=campaign.sku,
+            quantity=campaign.quantity,
+        )
+        if campaign.warmed_at is None or loaded:
+            FlashSaleCampaign.objects.filter(pk=campaign.pk).update(warmed_at=timezone.now())
+        logger.info("flash sale warmed", extra={"campaign_id": campaign.pk, "loaded_stock": loaded})
+    return campaign_get(campaign_id=campaign_id)  # type: ignore[return-value]
+
+
+def flash_sale_campaign_finish(*, campaign_id: int) -> CampaignSnapshot:
+    """After the end: take the unsold units off sale and give them back to inventory, once."""
+    client = flashsale.sync_client()
+    with transaction.atomic():
+        campaign = FlashSaleCampaign.objects.select_for_update().filter(pk=campaign_id).first()
+        if campaign is None:
+            raise NotFound(f"No flash sale {campaign_id}.", code="not_found")
+        if campaign.returned_quantity is None:
+            left = flashsale.finish(client, campaign_id=campaign.pk)
+            if left < 0:
+                if campaign.warmed_at is not None:
+                    # Loaded once but gone from Redis now: returning the full quantity could oversell.
+                    raise Conflict(
+                        "The campaign's Redis state is missing; run reconcile_flash_sale.", code="state_missing"
+                    )
+                left = campaign.quantity
+            if left > 0:
+                inventory_services.stock_return_from_campaign(
+                    sku=campaign.sku, quantity=left, campaign_id=campaign.pk, actor="flash-sale-end"
+                )
+            campaign.returned_quantity = left
+            campaign.status = CampaignStatus.ENDED
+            campaign.save(update_fields=["returned_quantity", "status"])
+    return campaign_get(campaign_id=campaign_id)  # type: ignore[return-value]
+
+
+def flash_sale_tick(*, now: datetime | None = None) -> dict[str, int]:
+    """Beat: warm up sales about to start, mark live/sold out, finish the ones that ended."""
+    now = now or timezone.now()
+    done = {"warmed": 0, "finished": 0}
+    lead = timedelta(seconds=settings.FLASH_SALE_WARMUP_LEAD_SECONDS)
+    due = FlashSaleCampaign.objects.filter(
+        warmed_at__isnull=True, returned_quantity__isnull=True, starts_at__lte=now + lead, ends_at__gt=now
+    )
+    for campaign_id in due.values_list("id", flat=True):
+        try:
+            flash_sale_campaign_warmup(campaign_id=campaign_id)
+            done["warmed"] += 1
+        except (ApplicationError, flashsale.LockNotAcquired):
+            logger.exception("flash sale warm-up failed", extra={"campaign_id": campaign_id})
+    over = FlashSaleCampaign.objects.filter(returned_quantity__isnull=True, ends_at__lte=now)
+    for campaign_id in over.values_list("id", flat=True):
+        try:
+            flash_sale_campaign_finish(campaign_id=campaign_id)
+            done["finished"] += 1
+        except ApplicationError:
+            logger.exception("flash sale finish failed", extra={"campaign_id": campaign_id})
+    running = FlashSaleCampaign.objects.filter(
+        returned_quantity__isnull=True, starts_at__lte=now, ends_at__gt=now
+    ).exclude(status=CampaignStatus.ENDED)
+    client = flashsale.sync_client()
+    for campaign in running:
+        left = flashsale.remaining(client, campaign.pk)
+        status = CampaignStatus.SOLD_OUT if left is not None and left <= 0 else CampaignStatus.LIVE
+        if campaign.status != status:
+            FlashSaleCampaign.objects.filter(pk=campaign.pk).update(status=status)
+    return done
+
+
+@dataclass(frozen=True)
+class CampaignTerms:
+    """What the worker needs of a campaign to price its orders (cached per worker)."""
+
+    campaign_id: int
+    sku: str
+    price: int
+    currency: str
+
+
+def flash_sale_terms(*, campaign_id: int) -> CampaignTerms | None:
+    campaign = FlashSaleCampaign.objects.filter(pk=campaign_id).first()
+    if campaign is None:
+        return None
+    return CampaignTerms(campaign.pk, campaign.sku, campaign.price, campaign.currency)
+
+
+def flash_sale_reservation_order(*, terms: CampaignTerms, reservation_id: str, user_id: int, quantity: int) -> int:
+    """The order for one reservation (created once; the same order on every later call). Its id."""
+    order = order_services.order_create_for_flash_sale(
+        reservation_id=reservation_id,
+        campaign_id=terms.campaign_id,
+        user_id=user_id,
+        sku=terms.sku,
+        quantity=quantity,
+        unit_price=terms.price,
+        currency=terms.currency,
+    )
+    return int(order.id)
+
+
+def flash_sale_reservation_release(*, campaign_id: int, reservation_id: str, order_id: int, user_id: int) -> int:
+    """Give a cancelled order's unit and the user's quota back on sale, exactly once. Units given back.
+
+    Runs inside the consumer's inbox transaction. The Redis script keeps its own marker per
+    reservation, so a redelivery after a rollback here cannot give the unit back twice either.
+    """
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                release = FlashSaleRelease.objects.create(
+                    campaign_id=campaign_id,
+                    reservation_id=reservation_id,
+                    order_id=order_id,
+                    user_id=user_id,
+                    quantity=0,
+                )
+        except IntegrityError:
+            return 0
+        given = flashsale.release(
+            flashsale.sync_client(), campaign_id=campaign_id, reservation_id=reservation_id, order_id=order_id
+        )
+        if given < 0:
+            logger.error(
+                "cancelled flash-sale order has no reservation in Redis",
+                extra={"campaign_id": campaign_id, "reservation_id": reservation_id, "order_id": order_id},
+            )
+            release.delete()
+            return 0
+        if given == 0:
+            # Redis gave it back in an earlier try whose transaction rolled back: its record says how much.
+            record = flashsale.reservation_record(flashsale.sync_client(), campaign_id, reservation_id)
+            given = record.quantity if record else 0
+        release.quantity = given
+        release.save(update_fields=["quantity"])
+        return given
+
+
+# --- coupons and automatic discounts -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class DiscountLine:
+    sku: str
+    quantity: int
+    unit_price: int
+    category_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class DiscountReason:
+    label: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class DiscountQuote:
+    discount: int
+    coupon_code: str | None
+    reasons: tuple[DiscountReason, ...]
+
+
+def _eligible(line: DiscountLine, skus: list[str], category_ids: list[int]) -> bool:
+    if not skus and not category_ids:
+        return True
+    return line.sku in skus or bool(set(line.category_ids) & set(category_ids))
+
+
+def _in_window(starts_at: datetime | None, ends_at: datetime | None, now: datetime) -> bool:
+    return (starts_at is None or starts_at <= now) and (ends_at is None or now < ends_at)
+
+
+def _coupon_usable(coupon: Coupon, *, user_id: int | None, now: datetime) -> None:
+    if not coupon.is_active:
+        raise Conflict(f"Coupon {coupon.code} is not active.", code="coupon_inactive")
+    if coupon.starts_at and now < coupon.starts_at:
+        raise Conflict(f"Coupon {coupon.code} is not valid yet.", code="coupon_not_started")
+    if coupon.ends_at and now >= coupon.ends_at:
+        raise Conflict(f"Coupon {coupon.code} has expired.", code="coupon_expired")
+    if coupon.max_uses is not None and coupon.used_count >= coupon.max_uses:
+        raise Conflict(f"Coupon {coupon.code} has been used up.", code="coupon_used_up")
+    if user_id is not None and coupon.max_uses_per_user is not None:
+        used = CouponUserUsage.objects.filter(coupon=coupon, user_id=user_id).values_list("used_count", flat=True)
+        if (used.first() or 0) >= coupon.max_uses_per_user:
+            raise Conflict(f"You have already used coupon {coupon.code}.", code="coupon_user_limit")
+
+
+def _coupon_lookup(code: str) -> Coupon:
+    coupon = Coupon.objects.filter(code=code.strip().upper()).first()
+    if coupon is None:
+        raise NotFound(f"No coupon {code!r}.", code="coupon_not_found")
+    return coupon
+
+
+def discount_quote(*, user_id: int | None, lines: list[DiscountLine], coupon_code: str | None) -> DiscountQuote:
+    """Automatic discounts (the best one per line) then the coupon on what is left. Read-only."""
+    now = timezone.now()
+    subtotal = sum(line.quantity * line.unit_price for line in lines)
+    net = {i: line.quantity * line.unit_price for i, line in enumerate(lines)}
+    reasons: dict[str, int] = {}
+    campaigns = [
+        c
+        for c in DiscountCampaign.objects.filter(is_active=True).order_by("id")
+        if _in_window(c.starts_at, c.ends_at, now)
+    ]
+    for i, line in enumerate(lines):
+        best: tuple[int, str] | None = None
+        for campaign in campaigns:
+            if not _eligible(line, campaign.eligible_skus, campaign.eligible_category_ids):
+                continue
+            if campaign.kind == DiscountKind.PERCENT:
+                amount = net[i] * campaign.value // 100
+            else:
+                amount = min(net[i], campaign.value * line.quantity)
+            if amount > 0 and (best is None or amount > best[0]):
+                best = (amount, campaign.name)
+        if best:
+            net[i] -= best[0]
+            reasons[best[1]] = reasons.get(best[1], 0) + best[0]
+    applied_code = None
+    if coupon_code:
+        coupon = _coupon_lookup(coupon_code)
+        _coupon_usable(coupon, user_id=user_id, now=now)
+        eligible_net = sum(
+            net[i]
+            for i, line in enumerate(lines)
+            if _eligible(line, coupon.eligible_skus, coupon.eligible_category_ids)
+        )
+        if eligible_net <= 0:
+            raise Conflict(f"Coupon {coupon.code} applies to nothing in the cart.", code="coupon_not_applicable")
+        if eligible_net < coupon.min_spend:
+            raise Conflict(
+                f"Coupon {coupon.code} needs a spend of at least {coupon.min_spend} on eligible items.",
+                code="coupon_min_spend",
+            )
+        if coupon.kind == DiscountKind.PERCENT:
+            amount = eligible_net * coupon.value // 100
+        else:
+            amount = min(eligible_net, coupon.value)
+        reasons[f"Coupon {coupon.code}"] = amount
+        applied_code = coupon.code
+    total = min(subtotal, sum(reasons.values()))
+    return DiscountQuote(
+        discount=total,
+        coupon_code=applied_code,
+        reasons=tuple(DiscountReason(label, amount) for label, amount in reasons.items() if amount > 0),
+    )
+
+
+def coupon_redeem(*, code: str, user_id: int, order_id: int, subtotal: int) -> None:
+    """Count one use of the coupon for this order, atomically under the global and per-user caps.
+
+    Called inside order_create's transaction. Both caps are enforced by conditional UPDATEs, so
+    300 concurrent orders on a coupon capped at 100 succeed exactly 100 times. The same order
+    redeeming again changes nothing.
+    """
+    coupon = _coupon_lookup(code)
+    now = timezone.now()
+    if CouponRedemption.objects.filter(
+        coupon=coupon, order_id=order_id, status=CouponRedemption.Status.REDEEMED
+    ).exists():
+        return
+    if not coupon.is_active or not _in_window(coupon.starts_at, coupon.ends_at, now):
+        raise Conflict(f"Coupon {coupon.code} is not valid now.", code="coupon_expired")
+    with transaction.atomic():  # a savepoint: a refused per-user cap undoes the global count too
+        taken = (
+            Coupon.objects.filter(pk=coupon.pk)
+            .filter(Q(max_uses__isnull=True) | Q(used_count__lt=F("max_uses")))
+            .update(used_count=F("used_count") + 1)
+        )
+        if not taken:
+            raise Conflict(f"Coupon {coupon.code} has been used up.", code="coupon_used_up")
+        CouponUserUsage.objects.bulk_create(
+            [CouponUserUsage(coupon=coupon, user_id=user_id, used_count=0)], ignore_conflicts=True
+        )
+        usage = CouponUserUsage.objects.filter(coupon=coupon, user_id=user_id)
+        if coupon.max_uses_per_user is not None:
+            usage = usage.filter(used_count__lt=coupon.max_uses_per_user)
+        if not usage.update(used_count=F("used_count") + 1):
+            raise Conflict(f"You have already used coupon {coupon.code}.", code="coupon_user_limit")
+        redemption, created = CouponRedemption.objects.get_or_create(
+            coupon=coupon, order_id=order_id, defaults={"user_id": user_id, "subtotal": subtotal}
+        )
+        if not created:  # released earlier, redeemed again
+            redemption.status = CouponRedemption.Status.REDEEMED
+            redemption.released_at = None
+            redemption.save(update_fields=["status", "released_at"])
+
+
+def coupon_release(*, code: str, user_id: int, order_id: int) -> None:
+    """Give the use back when the order is cancelled. Idempotent."""
+    with transaction.atomic():
+        redemption = (
+            CouponRedemption.objects.select_for_update()
+            .filter(coupon__code=code.strip().upper(), order_id=order_id, status=CouponRedemption.Status.REDEEMED)
+            .first()
+        )
+        if redemption is None:
+            return
+        redemption.status = CouponRedemption.Status.RELEASED
+        redemption.released_at = timezone.now()
+        redemption.save(update_fields=["status", "released_at"])
+        Coupon.objects.filter(pk=redemption.coupon_id, used_count__gt=0).update(used_count=F("used_count") - 1)
+        CouponUserUsage.objects.filter(
+            coupon_id=redemption.coupon_id, user_id=redemption.user_id, used_count__gt=0
+        ).update(used_count=F("used_count") - 1)
+
+
+def coupon_create(
+    *,
+    code: str,
+    kind: str,
+    value: int,
+    min_spend: int = 0,
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+    max_uses: int | None = None,
+    max_uses_per_user: int | None = None,
+    eligible_category_ids: list[int] | None = None,
+    eligible_skus: list[str] | None = None,
+    currency: str = "USD",
+) -> CouponSnapshot:
+    code = code.strip().upper()
+    if kind not in DiscountKind.values:
+        raise Unprocessable("kind must be 'percent' or 'amount'.", code="invalid_value")
+    if kind == DiscountKind.PERCENT and not 1 <= value <= 100:
+        raise Unprocessable("A percentage must be between 1 and 100.", code="invalid_value")
+    if starts_at and ends_at and ends_at <= starts_at:
+        raise Unprocessable("The coupon must end after it starts.", code="invalid_window")
+    if Coupon.objects.filter(code=code).exists():
+        raise Conflict(f"Coupon {code} exists already.", code="duplicate_code")
+    try:
+        with transaction.atomic():
+            coupon = Coupon.objects.create(
+                code=code,
+                kind=kind,
+                value=value,
+                min_spend=min_spend,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                max_uses=max_uses,
+                max_uses_per_user=max_uses_per_user,
+                eligible_category_ids=eligible_category_ids or [],
+                eligible_skus=eligible_skus or [],
+                currency=currency,
+            )
+    except IntegrityError as exc:
+        raise Conflict(f"Coupon {code} exists already.", code="duplicate_code") from exc
+    return coupon_snapshot(coupon)

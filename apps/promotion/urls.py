@@ -1,7 +1,32 @@
-"""Routes of the promotion context: API under api/v1/, storefront pages at the top."""
+"""Routes of the promotion context: API under api/v1/, storefront pages at the top.
 
-from django.urls import path  # noqa: F401
+The flash-sale token, purchase and reservation-status endpoints are not here: the thin ASGI
+layer serves them (apps/promotion/hot.py) before a request reaches Django.
+"""
+
+from django.conf import settings
+from django.urls import path
+
+from apps.promotion import views
+from apps.promotion.api import views as api
 
 app_name = "promotion"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("api/v1/flash-sales", api.FlashSaleListApi.as_view(), name="api-flash-sales"),
+    path("api/v1/flash-sales/<int:campaign_id>", api.FlashSaleDetailApi.as_view(), name="api-flash-sale"),
+    path("api/v1/staff/flash-sales", api.StaffFlashSaleCreateApi.as_view(), name="api-staff-flash-sales"),
+    path(
+        "api/v1/staff/flash-sales/<int:campaign_id>/warmup",
+        api.StaffFlashSaleWarmupApi.as_view(),
+        name="api-staff-flash-sale-warmup",
+    ),
+    path("api/v1/staff/coupons", api.StaffCouponCreateApi.as_view(), name="api-staff-coupons"),
+    path("flash-sales/", views.flash_sale_list, name="flash-sales"),
+    path("flash-sales/<int:campaign_id>/", views.flash_sale_detail, name="flash-sale"),
+]
+
+if settings.FLASH_SALE_BENCH_ENDPOINTS:
+    from apps.promotion import bench_views
+
+    urlpatterns.append(path("api/v1/flash-sales/_bench/naive-purchase", bench_views.naive_purchase))

@@ -1,3 +1,35 @@
 """Settings owned by the promotion context (read from the environment through config.settings.env)."""
 
-from config.settings.env import env  # noqa: F401
+from config.settings.env import env
+
+# Flash-sale state lives in this Redis (default: REDIS_URL). With FLASH_SALE_REDIS_CLUSTER the
+# sync side (services, worker, commands) speaks Redis Cluster; every key of a campaign shares a
+# hash tag, so the Lua scripts run there unchanged.
+FLASH_SALE_REDIS_URL = env("FLASH_SALE_REDIS_URL", default="")
+FLASH_SALE_REDIS_CLUSTER = env.bool("FLASH_SALE_REDIS_CLUSTER", default=False)
+
+# Purchase tokens: short-lived and single-use; the anti-bot gate in front of the purchase script.
+FLASH_SALE_TOKEN_TTL_SECONDS = env.int("FLASH_SALE_TOKEN_TTL_SECONDS", default=60)
+# Token buckets (rate per second, burst): tokens per user per campaign, tokens per client IP
+# (all sales), and purchases per user per campaign. The IP bucket is generous because many
+# shoppers may share one address (mobile carriers, offices).
+FLASH_SALE_TOKEN_USER_RATE = env.float("FLASH_SALE_TOKEN_USER_RATE", default=1.0)
+FLASH_SALE_TOKEN_USER_BURST = env.int("FLASH_SALE_TOKEN_USER_BURST", default=10)
+FLASH_SALE_TOKEN_IP_RATE = env.float("FLASH_SALE_TOKEN_IP_RATE", default=50.0)
+FLASH_SALE_TOKEN_IP_BURST = env.int("FLASH_SALE_TOKEN_IP_BURST", default=200)
+FLASH_SALE_PURCHASE_USER_RATE = env.float("FLASH_SALE_PURCHASE_USER_RATE", default=2.0)
+FLASH_SALE_PURCHASE_USER_BURST = env.int("FLASH_SALE_PURCHASE_USER_BURST", default=10)
+
+# Warm-up: beat loads a campaign this many seconds before it starts.
+FLASH_SALE_WARMUP_LEAD_SECONDS = env.int("FLASH_SALE_WARMUP_LEAD_SECONDS", default=600)
+# Worker: stream entries a dead worker left unacknowledged this long are claimed by another.
+FLASH_SALE_CLAIM_IDLE_MS = env.int("FLASH_SALE_CLAIM_IDLE_MS", default=30_000)
+FLASH_SALE_WORKER_BATCH = env.int("FLASH_SALE_WORKER_BATCH", default=100)
+
+# Benchmark-only endpoints (scripts/bench/flash_sale): the naive SELECT ... FOR UPDATE purchase
+# and a trivial hot endpoint. Never on in a real deployment.
+FLASH_SALE_BENCH_ENDPOINTS = env.bool("FLASH_SALE_BENCH_ENDPOINTS", default=False)
+
+PROMOTION_BEAT_SCHEDULE = {
+    "flash-sale-tick": {"task": "apps.promotion.tasks.flash_sale_tick", "schedule": 5.0},
+}

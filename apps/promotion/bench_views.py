@@ -1,0 +1,45 @@
+"""The naive baseline for scripts/bench/flash_sale: Django + SELECT ... FOR UPDATE on one stock row.
+
+Only routed when FLASH_SALE_BENCH_ENDPOINTS is on. Same contract as the hot purchase (JWT,
+per-user limit, stock), done the way a first version would: one transaction that locks the row.
+The tables are created by the benchmark, not by migrations.
+"""
+
+from __future__ import annotations
+
+from django.db import connection, transaction
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from nexuscart import snowflake
+from nexuscart.errors import problem_response
+
+STOCK_TABLE = "bench_naive_stock"
+PURCHASE_TABLE = "bench_naive_purchase"
+
+
+@api_view(["POST"])
+@permission_classes([IsAuthenticated])
+def naive_purchase(request):
+    campaign = int(request.data.get("campaign", 1))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SELECT remaining, per_user_limit FROM {STOCK_TABLE} WHERE id = %s FOR UPDATE", [campaign])
+        row = cursor.fetchone()
+        if row is None:
+            return problem_response(404, "not_found", "No such stock row.")
+        remaining, limit = row
+        cursor.execute(
+            f"SELECT count(*) FROM {PURCHASE_TABLE} WHERE campaign = %s AND user_id = %s", [campaign, request.user.id]
+        )
+        if cursor.fetchone()[0] >= limit:
+            return problem_response(422, "limit_exceeded", "Purchase limit reached.")
+        if remaining <= 0:
+            return problem_response(409, "sold_out", "Sold out.")
+        cursor.execute(f"UPDATE {STOCK_TABLE} SET remaining = remaining - 1 WHERE id = %s", [campaign])
+        reservation_id = snowflake.next_id()
+        cursor.execute(
+            f"INSERT INTO {PURCHASE_TABLE} (id, campaign, user_id) VALUES (%s, %s, %s)",
+            [reservation_id, campaign, request.user.id],
+        )
+    return Response({"reservation_id": str(reservation_id), "status": "reserved"}, status=202)

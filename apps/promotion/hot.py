@@ -1,0 +1,122 @@
+"""Flash-sale endpoints on the thin ASGI layer (nexuscart.hotpath), not Django's request handler.
+
+    POST /api/v1/flash-sales/{id}/token                  201 {token, expires_at}
+    POST /api/v1/flash-sales/{id}/purchase               202 {reservation_id, status: "reserved"}
+    GET  /api/v1/flash-sales/reservations/{reservation}  200 {reservation_id, status, order_id}
+
+A purchase is one JWT check, one HMAC check and one EVALSHA (plus one SET for the reservation
+index when it succeeds); PostgreSQL is never touched here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django.conf import settings
+
+from apps.promotion import flashsale
+from nexuscart import snowflake
+from nexuscart.hotpath import HotError, HotRequest, HotResponse, HotRoute, authenticate, ok, redis_client
+from nexuscart.ratelimit import TokenBucket
+
+TOKENS_PER_IP = TokenBucket("fs-token-ip", settings.FLASH_SALE_TOKEN_IP_RATE, settings.FLASH_SALE_TOKEN_IP_BURST)
+
+_FAILURES = {
+    "not_live": (409, "The flash sale is not live."),
+    "sold_out": (409, "The flash sale is sold out."),
+    "limit_exceeded": (422, "You have reached the purchase limit for this flash sale."),
+    "token_used": (403, "The purchase token has already been used (or has expired)."),
+    "token_foreign": (403, "The purchase token was issued to another user."),
+}
+
+
+def _campaign_id(request: HotRequest) -> int:
+    return int(request.params["campaign_id"])
+
+
+def _throttled(retry_ms: int) -> HotError:
+    seconds = max(1, -(-retry_ms // 1000))
+    return HotError(429, "throttled", f"Too many requests; retry in {seconds} s.", {"Retry-After": str(seconds)})
+
+
+async def issue_token(request: HotRequest) -> HotResponse:
+    user_id = authenticate(request)
+    client = redis_client()
+    per_ip = await TOKENS_PER_IP.ahit(client, request.client_ip or "unknown")
+    if not per_ip.allowed:
+        raise _throttled(per_ip.retry_after_ms)
+    result, token, expires_ms = await flashsale.issue_token(
+        client,
+        campaign_id=_campaign_id(request),
+        user_id=user_id,
+        ttl_ms=settings.FLASH_SALE_TOKEN_TTL_SECONDS * 1000,
+        rate=settings.FLASH_SALE_TOKEN_USER_RATE,
+        burst=settings.FLASH_SALE_TOKEN_USER_BURST,
+    )
+    if result.code == "throttled":
+        raise _throttled(result.value)
+    if result.code != "ok":
+        raise HotError(409, "not_live", "The flash sale is not live.")
+    expires_at = datetime.fromtimestamp(expires_ms / 1000, tz=UTC).isoformat().replace("+00:00", "Z")
+    return ok({"token": token, "expires_at": expires_at}, status=201)
+
+
+async def purchase(request: HotRequest) -> HotResponse:
+    user_id = authenticate(request)
+    campaign_id = _campaign_id(request)
+    body = request.json()
+    token, quantity = body.get("token"), body.get("quantity", 1)
+    if not isinstance(token, str) or not token:
+        raise HotError(400, "validation_error", "A purchase token is required (POST .../token first).")
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= 100:
+        raise HotError(400, "validation_error", "quantity must be an integer between 1 and 100.")
+    try:
+        claims = flashsale.token_verify(token, campaign_id=campaign_id, user_id=user_id)
+    except flashsale.TokenRejected as exc:
+        raise HotError(403, exc.code, exc.detail) from exc
+    reservation_id = str(snowflake.next_id())
+    client = redis_client()
+    result = await flashsale.purchase(
+        client,
+        claims,
+        quantity=quantity,
+        reservation_id=reservation_id,
+        rate=settings.FLASH_SALE_PURCHASE_USER_RATE,
+        burst=settings.FLASH_SALE_PURCHASE_USER_BURST,
+    )
+    if result.code != "ok":
+        if result.code == "throttled":
+            raise _throttled(result.value)
+        status, detail = _FAILURES.get(result.code, (409, result.code))
+        raise HotError(status, result.code, detail)
+    await client.set(flashsale.reservation_index_key(reservation_id), campaign_id, ex=flashsale.INDEX_TTL_SECONDS)
+    return ok({"reservation_id": reservation_id, "status": "reserved"}, status=202)
+
+
+async def reservation_status(request: HotRequest) -> HotResponse:
+    user_id = authenticate(request)
+    record = await flashsale.reservation_get(redis_client(), request.params["reservation_id"])
+    if record is None or record.user_id != user_id:
+        raise HotError(404, "not_found", "No such reservation.")
+    return ok(
+        {
+            "reservation_id": record.reservation_id,
+            "campaign_id": record.campaign_id,
+            "status": record.status,
+            "quantity": record.quantity,
+            "order_id": record.order_id,
+        }
+    )
+
+
+async def bench_ping(request: HotRequest) -> HotResponse:
+    return ok({"ok": True})
+
+
+ROUTES = [
+    HotRoute("POST", r"^/api/v1/flash-sales/(?P<campaign_id>[0-9]{1,18})/token$", issue_token),
+    HotRoute("POST", r"^/api/v1/flash-sales/(?P<campaign_id>[0-9]{1,18})/purchase$", purchase),
+    HotRoute("GET", r"^/api/v1/flash-sales/reservations/(?P<reservation_id>[0-9]{1,20})$", reservation_status),
+]
+if settings.FLASH_SALE_BENCH_ENDPOINTS:
+    ROUTES.append(HotRoute("GET", r"^/api/v1/flash-sales/_bench/ping$", bench_ping))

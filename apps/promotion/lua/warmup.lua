@@ -1,0 +1,14 @@
+#!lua
+-- Load a campaign into Redis. Idempotent: a second run refreshes the window and the limit but
+-- never resets the stock, the counters or the stream.
+-- KEYS: 1 meta  2 stock  3 stream
+-- ARGV: 1 start ms  2 end ms  3 per-user limit  4 price  5 currency  6 sku  7 quantity  8 consumer group
+redis.call('HSET', KEYS[1], 'start', ARGV[1], 'end', ARGV[2], 'limit', ARGV[3],
+    'price', ARGV[4], 'currency', ARGV[5], 'sku', ARGV[6])
+if redis.call('HEXISTS', KEYS[1], 'initial') == 1 then
+    return 0
+end
+redis.call('HSET', KEYS[1], 'initial', ARGV[7])
+redis.call('SET', KEYS[2], ARGV[7])
+redis.pcall('XGROUP', 'CREATE', KEYS[3], ARGV[8], '0', 'MKSTREAM')
+return 1

@@ -1,0 +1,30 @@
+import contextlib
+import signal
+
+from django.core.management.base import BaseCommand
+
+from apps.promotion.worker import ReservationWorker
+
+
+class Command(BaseCommand):
+    help = "Turn flash-sale reservations (Redis streams, consumer group 'orders') into orders."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--campaign", type=int, action="append", help="Only these campaigns (repeatable).")
+        parser.add_argument("--consumer", help="Consumer name in the group (default host-pid).")
+        parser.add_argument("--claim-idle-ms", type=int, help="Claim entries pending this long (XAUTOCLAIM).")
+        parser.add_argument("--batch", type=int)
+        parser.add_argument("--idle-timeout", type=float, help="Exit after this many idle seconds.")
+
+    def handle(self, *args, **options):
+        stopping = []
+        signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+        worker = ReservationWorker(
+            consumer=options["consumer"],
+            claim_idle_ms=options["claim_idle_ms"],
+            batch=options["batch"],
+            campaign_ids=options["campaign"],
+        )
+        with contextlib.suppress(KeyboardInterrupt):
+            worker.run(idle_timeout=options["idle_timeout"], should_stop=lambda: bool(stopping))
+        self.stdout.write(f"orders created {worker.created}, failed {worker.failed}")

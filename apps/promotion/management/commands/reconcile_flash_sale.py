@@ -1,0 +1,30 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from apps.promotion import selectors
+
+
+class Command(BaseCommand):
+    help = "Prove a flash sale's books: initial = remaining in Redis + live orders + pending + returned."
+
+    def add_arguments(self, parser):
+        parser.add_argument("campaign_id", type=int)
+
+    def handle(self, *args, campaign_id: int, **options):
+        report = selectors.flash_sale_reconcile(campaign_id=campaign_id)
+        if report is None:
+            raise CommandError(f"no flash sale {campaign_id}")
+        self.stdout.write(
+            f"campaign {campaign_id}: initial {report.initial} = remaining {report.remaining}"
+            f" + live orders {report.live_order_units} + pending reservations {report.pending_units}"
+            f" + cancelled awaiting give-back {report.cancelled_unreleased_units}"
+            f" + returned to inventory {report.returned}  (accounted {report.accounted})"
+        )
+        self.stdout.write(
+            f"reservations {report.reservations}, orders {report.orders}, "
+            f"units given back on sale after cancellation {report.released_units}"
+        )
+        for line in report.differences:
+            self.stdout.write(f"DIFFERENCE: {line}")
+        if not report.clean:
+            raise CommandError(f"{len(report.differences)} difference(s)")
+        self.stdout.write("OK: reconciliation clean")
