@@ -62,6 +62,7 @@ __all__ = [
     "stock_bulk_set",
     "stock_confirm",
     "stock_confirm_campaign_units",
+    "stock_deduct_locked",
     "stock_release",
     "stock_reserve",
     "stock_return_from_campaign",
@@ -393,6 +394,46 @@ def stock_confirm(*, reference: str, actor: str, reason: str) -> bool:
     LedgerEntry.objects.bulk_create(entries)
     _stock_changed((line.sku for line in lines), kind=LedgerEntry.Kind.CONFIRM, reference=reference)
     return True
+
+
+@transaction.atomic
+def stock_deduct_locked(*, reference: str, lines: dict[str, int], actor: str, reason: str) -> None:
+    """The naive way, kept only as the benchmark's baseline: lock the stock rows (SELECT ... FOR
+    UPDATE), check, and deduct on hand directly, with no reservation to confirm or release."""
+    for sku in sorted(lines):
+        need = lines[sku]
+        rows = list(
+            Stock.objects.select_for_update(of=("self",))
+            .select_related("warehouse")
+            .filter(sku=sku, warehouse__active=True)
+            .order_by("warehouse__priority", "id")
+        )
+        entries = []
+        for stock in rows:
+            take = min(need, stock.available)
+            if take <= 0:
+                continue
+            stock.on_hand -= take
+            stock.save(update_fields=["on_hand", "updated_at"])
+            entries.append(
+                _ledger(
+                    stock,
+                    warehouse_code=stock.warehouse.code,
+                    kind=LedgerEntry.Kind.CONFIRM,
+                    d_on_hand=-take,
+                    d_reserved=0,
+                    actor=actor,
+                    reason=reason,
+                    reference=reference,
+                )
+            )
+            need -= take
+            if need == 0:
+                break
+        if need:
+            raise Conflict(f"Not enough stock for {sku}.", code="insufficient_stock")
+        LedgerEntry.objects.bulk_create(entries)
+    _stock_changed(lines, kind=LedgerEntry.Kind.CONFIRM, reference=reference)
 
 
 def _campaign_reference(campaign_id: int, sku: str) -> str:

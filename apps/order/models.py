@@ -1,1 +1,170 @@
-"""Tables of the order context. Other contexts refer to its rows by id only, never by foreign key."""
+"""Tables of the order context. Other contexts refer to its rows by id only, never by foreign key.
+
+Orders, their lines and their transitions live in tables hash-partitioned by user_id, created
+by RunSQL in migrations/0001 (Django cannot declare partitioning): every primary key and unique
+constraint there starts with user_id, so Citus can distribute them by user_id unchanged
+(docker/citus/README.md). Django sees `id` as the primary key (a snowflake, unique by
+construction) and the models are unmanaged; queries that know the user filter by user_id too,
+so PostgreSQL prunes to one partition.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+
+class OrderStatus(models.TextChoices):
+    CREATED = "CREATED"
+    AWAITING_PAYMENT = "AWAITING_PAYMENT"
+    PAID = "PAID"
+    SHIPPED = "SHIPPED"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+    PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"
+    REFUNDED = "REFUNDED"
+
+
+S = OrderStatus
+PAYABLE = [S.CREATED, S.AWAITING_PAYMENT]
+CANCELLABLE = [S.CREATED, S.AWAITING_PAYMENT]
+REFUNDABLE = [S.PAID, S.SHIPPED, S.COMPLETED, S.PARTIALLY_REFUNDED]
+
+
+class Order(ConcurrentTransitionMixin, models.Model):
+    """An order; `status` changes only through the transitions below (optimistic locking on status)."""
+
+    id = models.BigIntegerField(primary_key=True)
+    user_id = models.BigIntegerField()
+    status = FSMField(max_length=32, choices=OrderStatus.choices, default=S.CREATED, protected=True)
+    subtotal = models.BigIntegerField()
+    discount = models.BigIntegerField(default=0)
+    total = models.BigIntegerField()
+    currency = models.CharField(max_length=3, default="USD")
+    coupon_code = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001  (None = no coupon, as in events)
+    shipping_address_id = models.BigIntegerField(null=True, blank=True)
+    shipping_address = models.JSONField(default=dict, blank=True)
+    flash_sale_campaign_id = models.BigIntegerField(null=True, blank=True)
+    flash_sale_reservation_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    payment_reference = models.CharField(max_length=200, blank=True, default="")
+    refunded_total = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        managed = False
+        db_table = "order_order"
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return f"Order {self.id}"
+
+    def _do_update(self, base_qs, *args, **kwargs):
+        # Name the partition key so the UPDATE touches one partition.
+        return super()._do_update(base_qs.filter(user_id=self.user_id), *args, **kwargs)
+
+    @transition(field=status, source=S.CREATED, target=S.AWAITING_PAYMENT)
+    def await_payment(self) -> None:
+        pass
+
+    @transition(field=status, source=PAYABLE, target=S.PAID)
+    def pay(self) -> None:
+        pass
+
+    @transition(field=status, source=CANCELLABLE, target=S.CANCELLED)
+    def cancel(self) -> None:
+        pass
+
+    @transition(field=status, source=S.PAID, target=S.SHIPPED)
+    def ship(self) -> None:
+        pass
+
+    @transition(field=status, source=S.SHIPPED, target=S.COMPLETED)
+    def complete(self) -> None:
+        pass
+
+    @transition(field=status, source=REFUNDABLE, target=S.PARTIALLY_REFUNDED)
+    def refund_partially(self) -> None:
+        pass
+
+    @transition(field=status, source=REFUNDABLE, target=S.REFUNDED)
+    def refund_fully(self) -> None:
+        pass
+
+
+class OrderLine(models.Model):
+    """A snapshot of what was bought: SKU, name and unit price as they were at checkout."""
+
+    id = models.BigAutoField(primary_key=True)
+    user_id = models.BigIntegerField()
+    order = models.ForeignKey(Order, on_delete=models.DO_NOTHING, db_constraint=False, related_name="lines")
+    sku = models.CharField(max_length=64)
+    name = models.CharField(max_length=300)
+    quantity = models.PositiveIntegerField()
+    unit_price = models.BigIntegerField()
+    line_total = models.BigIntegerField()
+
+    class Meta:
+        managed = False
+        db_table = "order_orderline"
+        ordering = ("id",)
+
+    def __str__(self) -> str:
+        return f"{self.sku} x{self.quantity}"
+
+
+class OrderTransition(models.Model):
+    """One row per status change: from, to, who, why, when."""
+
+    id = models.BigAutoField(primary_key=True)
+    user_id = models.BigIntegerField()
+    order = models.ForeignKey(Order, on_delete=models.DO_NOTHING, db_constraint=False, related_name="transitions")
+    from_status = models.CharField(max_length=32, blank=True, default="")
+    to_status = models.CharField(max_length=32)
+    actor = models.CharField(max_length=200)
+    reason = models.CharField(max_length=500, blank=True, default="")
+    at = models.DateTimeField()
+
+    class Meta:
+        managed = False
+        db_table = "order_ordertransition"
+        ordering = ("at", "id")
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '-'} -> {self.to_status}"
+
+
+class FlashSaleOrder(models.Model):
+    """reservation id -> order: keeps reservation ids unique across all partitions (a plain table)."""
+
+    reservation_id = models.CharField(max_length=64, primary_key=True)
+    order_id = models.BigIntegerField()
+    user_id = models.BigIntegerField()
+    campaign_id = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.reservation_id
+
+
+class Cart(models.Model):
+    user_id = models.BigIntegerField(unique=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"cart of {self.user_id}"
+
+
+class CartItem(models.Model):
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="items")
+    sku = models.CharField(max_length=64)
+    quantity = models.PositiveIntegerField()
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=("cart", "sku"), name="order_cartitem_cart_sku_uniq")]
+        ordering = ("added_at", "id")
+
+    def __str__(self) -> str:
+        return f"{self.sku} x{self.quantity}"
