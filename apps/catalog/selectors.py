@@ -1,1 +1,404 @@
 """Read queries of the catalog context, for its own views and for other contexts."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Prefetch
+
+from apps.catalog import search as catalog_search
+from apps.catalog.models import Category, Product, ProductSearchEntry, Variant
+from apps.catalog.search import SearchParams, SearchResult
+from nexuscart.errors import ApplicationError, NotFound
+
+_STEPLEN = Category.steplen
+_TREE_CACHE_KEY = "catalog:category-tree:v1"
+
+
+# --- Snapshots other contexts use ------------------------------------------------------------
+@dataclass(frozen=True)
+class SkuSnapshot:
+    sku: str
+    product_id: int
+    product_slug: str
+    product_name: str
+    variant_name: str
+    price: int
+    currency: str
+    is_active: bool
+    category_id: int
+    category_ids: tuple[int, ...]
+    image_url: str
+
+
+def sku_get(*, sku: str) -> SkuSnapshot | None:
+    return skus_get(skus=[sku]).get(sku)
+
+
+def skus_get(*, skus: Iterable[str]) -> dict[str, SkuSnapshot]:
+    wanted = {s for s in skus if isinstance(s, str)}
+    if not wanted:
+        return {}
+    variants = list(Variant.objects.filter(sku__in=wanted).select_related("product", "product__category"))
+    ancestry = _ancestor_ids({v.product.category.path for v in variants})
+    return {
+        v.sku: SkuSnapshot(
+            sku=v.sku,
+            product_id=v.product_id,
+            product_slug=v.product.slug,
+            product_name=v.product.name,
+            variant_name=v.name,
+            price=v.price,
+            currency=v.currency,
+            is_active=v.is_active and v.product.is_active,
+            category_id=v.product.category_id,
+            category_ids=ancestry[v.product.category.path],
+            image_url=v.product.image.get("url", ""),
+        )
+        for v in variants
+    }
+
+
+def category_subtree_ids(*, category_id: int) -> list[int]:
+    """The category and every descendant, at any depth (empty when the category does not exist)."""
+    path = Category.objects.filter(pk=category_id).values_list("path", flat=True).first()
+    if path is None:
+        return []
+    return list(Category.objects.filter(path__startswith=path).order_by("path").values_list("id", flat=True))
+
+
+def _ancestor_ids(paths: set[str]) -> dict[str, tuple[int, ...]]:
+    """For each materialized path, the ids from the root down to the node itself (one query)."""
+    prefixes = {p[:i] for p in paths for i in range(_STEPLEN, len(p) + 1, _STEPLEN)}
+    ids = dict(Category.objects.filter(path__in=prefixes).values_list("path", "id"))
+    return {p: tuple(ids[p[:i]] for i in range(_STEPLEN, len(p) + 1, _STEPLEN)) for p in paths}
+
+
+# --- Category tree ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CategoryNode:
+    id: int
+    name: str
+    slug: str
+    path: str
+    depth: int
+    is_featured: bool
+    children: list[CategoryNode] = field(default_factory=list, compare=False)
+
+    @property
+    def url(self) -> str:
+        return f"/c/{self.slug}/"
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "name": self.name, "slug": self.slug, "children": [c.as_dict() for c in self.children]}
+
+
+@dataclass(frozen=True)
+class CategoryTree:
+    roots: list[CategoryNode]
+    by_id: dict[int, CategoryNode]
+    by_slug: dict[str, CategoryNode]
+    by_path: dict[str, CategoryNode]
+
+    def ancestors(self, node: CategoryNode) -> list[CategoryNode]:
+        """Root first, the node itself last: the breadcrumb trail."""
+        return [self.by_path[node.path[:i]] for i in range(_STEPLEN, len(node.path) + 1, _STEPLEN)]
+
+    def children_of(self, node: CategoryNode | None) -> list[CategoryNode]:
+        return node.children if node else self.roots
+
+
+def category_tree_get() -> CategoryTree:
+    """The whole tree, built from one query and cached briefly (categories change rarely)."""
+    rows = cache.get(_TREE_CACHE_KEY)
+    if rows is None:
+        rows = list(Category.objects.order_by("path").values_list("id", "name", "slug", "path", "depth", "is_featured"))
+        cache.set(_TREE_CACHE_KEY, rows, settings.CATALOG_FRAGMENT_CACHE_SECONDS)
+    by_path: dict[str, CategoryNode] = {}
+    roots: list[CategoryNode] = []
+    for id_, name, slug, path, depth, featured in rows:
+        node = CategoryNode(id=id_, name=name, slug=slug, path=path, depth=depth, is_featured=featured)
+        by_path[path] = node
+        parent = by_path.get(path[:-_STEPLEN]) if depth > 1 else None
+        (parent.children if parent else roots).append(node)
+    return CategoryTree(
+        roots=roots,
+        by_id={n.id: n for n in by_path.values()},
+        by_slug={n.slug: n for n in by_path.values()},
+        by_path=by_path,
+    )
+
+
+def category_tree_invalidate() -> None:
+    cache.delete(_TREE_CACHE_KEY)
+
+
+def category_resolve(*, ref: str | int | None, tree: CategoryTree | None = None) -> CategoryNode | None:
+    """A category by id, slug or slash path ("clothing/men/shirts"); NotFound when unknown."""
+    if ref in (None, ""):
+        return None
+    tree = tree or category_tree_get()
+    text = str(ref).strip("/")
+    node = tree.by_id.get(int(text)) if text.isdigit() else tree.by_slug.get(text.rsplit("/", 1)[-1])
+    if node is None:
+        raise NotFound(f"No category {text!r}.", code="category_not_found")
+    return node
+
+
+# --- Product detail --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class VariantView:
+    sku: str
+    name: str
+    price: int
+    currency: str
+    attributes: dict
+    available: int
+
+    @property
+    def in_stock(self) -> bool:
+        return self.available > 0
+
+
+@dataclass(frozen=True)
+class ProductDetail:
+    id: int
+    slug: str
+    name: str
+    description: str
+    images: list[dict]
+    attributes: dict
+    category: CategoryNode
+    breadcrumbs: list[CategoryNode]
+    variants: list[VariantView]
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def price_min(self) -> int | None:
+        return min((v.price for v in self.variants), default=None)
+
+    @property
+    def in_stock(self) -> bool:
+        return any(v.in_stock for v in self.variants)
+
+    @property
+    def options(self) -> dict[str, list[str]]:
+        """Each variant attribute with its distinct values, in first-seen order (the picker)."""
+        found: dict[str, list[str]] = {}
+        for variant in self.variants:
+            for key, value in variant.attributes.items():
+                values = found.setdefault(key, [])
+                if str(value) not in values:
+                    values.append(str(value))
+        return found
+
+
+def product_detail_get(*, slug: str) -> ProductDetail:
+    from apps.inventory import selectors as inventory_selectors
+
+    product = (
+        Product.objects.filter(slug=slug, is_active=True)
+        .prefetch_related(Prefetch("variants", queryset=Variant.objects.filter(is_active=True)))
+        .first()
+    )
+    if product is None:
+        raise NotFound(f"No product {slug!r}.", code="product_not_found")
+    variants = list(product.variants.all())
+    stock = inventory_selectors.availability_get_many(skus=[v.sku for v in variants]) if variants else {}
+    tree = category_tree_get()
+    category = tree.by_id[product.category_id]
+    return ProductDetail(
+        id=product.id,
+        slug=product.slug,
+        name=product.name,
+        description=product.description,
+        images=product.images,
+        attributes=product.attributes,
+        category=category,
+        breadcrumbs=tree.ancestors(category),
+        variants=[
+            VariantView(
+                sku=v.sku,
+                name=v.name,
+                price=v.price,
+                currency=v.currency,
+                attributes=v.attributes,
+                available=max(0, int(stock.get(v.sku) or 0)),
+            )
+            for v in variants
+        ],
+        created_at=product.created_at,
+        updated_at=product.updated_at,
+    )
+
+
+# --- Listings (cursor-paginated, from the read model) ----------------------------------------
+@dataclass(frozen=True)
+class ProductCard:
+    id: int
+    slug: str
+    name: str
+    category_id: int
+    category_path: str
+    price_min: int | None
+    price_max: int | None
+    currency: str
+    in_stock: bool
+    image_url: str
+    image_alt: str
+    created_at: datetime
+
+    @property
+    def url(self) -> str:
+        return f"/p/{self.slug}/"
+
+
+@dataclass(frozen=True)
+class ProductPage:
+    results: list[ProductCard]
+    next_cursor: str | None
+
+
+LIST_SORTS = {
+    "newest": ("-created_at", "-product_id"),
+    "price": ("price_min", "product_id"),
+    "-price": ("-price_min", "-product_id"),
+    "name": ("name", "product_id"),
+}
+_CARD_FIELDS = (
+    "product_id",
+    "name",
+    "category_id",
+    "category_path",
+    "price_min",
+    "price_max",
+    "currency",
+    "in_stock",
+    "image_url",
+    "image_alt",
+    "created_at",
+    "product__slug",
+)
+
+
+def _card(row: dict) -> ProductCard:
+    return ProductCard(
+        id=row["product_id"],
+        slug=row["product__slug"],
+        name=row["name"],
+        category_id=row["category_id"],
+        category_path=row["category_path"],
+        price_min=row["price_min"],
+        price_max=row["price_max"],
+        currency=row["currency"],
+        in_stock=row["in_stock"],
+        image_url=row["image_url"],
+        image_alt=row["image_alt"],
+        created_at=row["created_at"],
+    )
+
+
+def _encode_cursor(values: list) -> str:
+    raw = json.dumps([v.isoformat() if isinstance(v, datetime) else v for v in values], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, sort: str) -> list:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(values, list) or len(values) != 2 or not isinstance(values[1], int):
+            raise ValueError("cursor shape")
+        if sort == "newest":
+            values[0] = datetime.fromisoformat(values[0])
+        elif sort in ("price", "-price") and not isinstance(values[0], int):
+            raise ValueError("price cursor")
+        elif sort == "name" and not isinstance(values[0], str):
+            raise ValueError("name cursor")
+        return values
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        raise ApplicationError("The cursor is not one this API issued.", code="invalid_cursor") from exc
+
+
+def product_list(
+    *,
+    category_id: int | None = None,
+    min_price: int | None = None,
+    max_price: int | None = None,
+    in_stock: bool | None = None,
+    sort: str = "newest",
+    cursor: str | None = None,
+    limit: int = 24,
+) -> ProductPage:
+    """Active products, keyset-paginated (stable under inserts, no OFFSET scans)."""
+    from django.db.models import Q
+
+    order = LIST_SORTS[sort]
+    rows = ProductSearchEntry.objects.filter(is_active=True)
+    if category_id is not None:
+        rows = rows.filter(category_ids__contains=[category_id])
+    if min_price is not None:
+        rows = rows.filter(price_min__gte=min_price)
+    if max_price is not None:
+        rows = rows.filter(price_min__lte=max_price)
+    if in_stock is not None:
+        rows = rows.filter(in_stock=in_stock)
+    if sort in ("price", "-price"):
+        rows = rows.exclude(price_min=None)
+    if cursor:
+        key, last_id = _decode_cursor(cursor, sort)
+        column = order[0].lstrip("-")
+        op = "lt" if order[0].startswith("-") else "gt"
+        rows = rows.filter(Q(**{f"{column}__{op}": key}) | Q(**{column: key, f"product_id__{op}": last_id}))
+    page = [_card(r) for r in rows.order_by(*order).values(*_CARD_FIELDS)[: limit + 1]]
+    next_cursor = None
+    if len(page) > limit:
+        page = page[:limit]
+        last = page[-1]
+        key = {"newest": last.created_at, "price": last.price_min, "-price": last.price_min, "name": last.name}[sort]
+        next_cursor = _encode_cursor([key, last.id])
+    return ProductPage(results=page, next_cursor=next_cursor)
+
+
+def product_featured_list(*, limit: int = 8) -> list[ProductCard]:
+    rows = (
+        ProductSearchEntry.objects.filter(is_active=True, product__is_featured=True)
+        .order_by("-created_at", "-product_id")
+        .values(*_CARD_FIELDS)[:limit]
+    )
+    return [_card(r) for r in rows]
+
+
+# --- Search ----------------------------------------------------------------------------------
+def product_search(*, params: SearchParams) -> SearchResult:
+    """Full-text search with filters and facets: OpenSearch when SEARCH_URL is set, else PostgreSQL."""
+    return catalog_search.backend().search(params=params, tree=category_tree_get())
+
+
+__all__ = [
+    "CategoryNode",
+    "CategoryTree",
+    "ProductCard",
+    "ProductDetail",
+    "ProductPage",
+    "SearchParams",
+    "SearchResult",
+    "SkuSnapshot",
+    "VariantView",
+    "category_resolve",
+    "category_subtree_ids",
+    "category_tree_get",
+    "product_detail_get",
+    "product_featured_list",
+    "product_list",
+    "product_search",
+    "sku_get",
+    "skus_get",
+]

@@ -1,8 +1,87 @@
 """Storefront pages of the catalog (server-rendered, thin: data comes from selectors)."""
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from rest_framework.exceptions import ValidationError
+
+from apps.catalog import selectors
+from apps.catalog.api.params import search_params_from
+from apps.catalog.search import SORTS
+from nexuscart.errors import ApplicationError, NotFound
+
+SORT_LABELS = {
+    "relevance": "Best match",
+    "price": "Price: low to high",
+    "-price": "Price: high to low",
+    "newest": "Newest",
+}
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "storefront/home.html")
+    tree = selectors.category_tree_get()
+    featured = [n for n in tree.roots if n.is_featured] or tree.roots
+    return render(
+        request,
+        "storefront/home.html",
+        {"categories": featured[:8], "products": selectors.product_featured_list(limit=8)},
+    )
+
+
+def _bad_request(request: HttpRequest, exc: Exception) -> HttpResponse:
+    detail = exc.detail if isinstance(exc, ApplicationError) else "Some filters were not understood."
+    response = render(request, "storefront/bad_request.html", {"detail": detail}, status=400)
+    return response if response.status_code == 400 else HttpResponseBadRequest(detail)
+
+
+def _listing(request: HttpRequest, *, category: selectors.CategoryNode | None, template: str) -> HttpResponse:
+    tree = selectors.category_tree_get()
+    try:
+        params = search_params_from(request.GET, tree=tree, category_id=category.id if category else None)
+    except (ValidationError, ApplicationError) as exc:
+        return _bad_request(request, exc)
+    if category is None and params.category_id is not None:
+        category = tree.by_id[params.category_id]
+    result = selectors.product_search(params=params)
+    context = {
+        "category": category,
+        "breadcrumbs": tree.ancestors(category) if category else [],
+        "subcategories": tree.children_of(category) if category else [],
+        "params": params,
+        "result": result,
+        "selected_attrs": {f"{k}:{v}" for k, v in params.attributes},
+        "sorts": [(s, SORT_LABELS[s]) for s in SORTS if params.q or s != "relevance"],
+        "page_range": _page_window(params.page, result.pages),
+    }
+    return render(request, template, context)
+
+
+def _page_window(page: int, pages: int) -> list[int]:
+    return list(range(max(1, page - 2), min(pages, page + 2) + 1))
+
+
+def category_page(request: HttpRequest, ref: str) -> HttpResponse:
+    try:
+        category = selectors.category_resolve(ref=ref)
+    except NotFound as exc:
+        raise Http404(exc.detail) from exc
+    if category is None:
+        return redirect("/")
+    return _listing(request, category=category, template="catalog/category.html")
+
+
+def search_page(request: HttpRequest) -> HttpResponse:
+    return _listing(request, category=None, template="catalog/search.html")
+
+
+def product_page(request: HttpRequest, slug: str) -> HttpResponse:
+    try:
+        product = selectors.product_detail_get(slug=slug)
+    except NotFound as exc:
+        raise Http404(exc.detail) from exc
+    wanted = request.GET.get("sku", "")
+    selected = next((v for v in product.variants if v.sku == wanted), None)
+    if selected is None:
+        selected = next((v for v in product.variants if v.in_stock), product.variants[0] if product.variants else None)
+    return render(request, "catalog/product.html", {"product": product, "selected": selected})

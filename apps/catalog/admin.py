@@ -1,0 +1,103 @@
+"""Staff manage the catalog here: a category tree, products with inline variants, bulk actions.
+
+Admin writes go through the ModelAdmin's save machinery, so each save also announces a
+ProductChanged event in the same transaction (the search index follows it); bulk actions call
+the services.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from treebeard.admin import TreeAdmin
+from treebeard.forms import movenodeform_factory
+
+from apps.catalog import services
+from apps.catalog.models import Category, Product, Variant
+from apps.catalog.selectors import category_tree_invalidate
+
+
+@admin.register(Category)
+class CategoryAdmin(TreeAdmin):
+    form = movenodeform_factory(Category)
+    list_display = ("name", "slug", "is_featured")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        transaction.on_commit(category_tree_invalidate)
+
+
+class VariantInline(admin.TabularInline):
+    model = Variant
+    extra = 1
+    fields = ("sku", "name", "price", "currency", "attributes", "is_active", "position")
+
+
+class MoveToCategoryForm(forms.Form):
+    category = forms.ModelChoiceField(queryset=Category.objects.order_by("path"), label="New category")
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "category", "is_active", "is_featured", "updated_at")
+    list_filter = ("is_active", "is_featured", "category")
+    list_select_related = ("category",)
+    search_fields = ("name", "slug", "variants__sku")
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = [VariantInline]
+    actions = ["activate", "deactivate", "change_category"]
+    readonly_fields = ("created_at", "updated_at")
+    list_per_page = 50
+    show_full_result_count = False
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # Variants are saved after the product: announce once everything is written.
+        services.product_changed_announce(product=form.instance)
+
+    def delete_model(self, request, obj):
+        # Deleting would orphan order lines and stock rows that refer to its SKUs by id.
+        services.products_set_active(product_ids=[obj.pk], is_active=False)
+        self.message_user(request, "Products are deactivated, not deleted.", messages.WARNING)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.action(description="Activate selected products")
+    def activate(self, request: HttpRequest, queryset) -> None:
+        n = services.products_set_active(product_ids=queryset.values_list("pk", flat=True), is_active=True)
+        self.message_user(request, f"{n} product(s) activated.")
+
+    @admin.action(description="Deactivate selected products")
+    def deactivate(self, request: HttpRequest, queryset) -> None:
+        n = services.products_set_active(product_ids=queryset.values_list("pk", flat=True), is_active=False)
+        self.message_user(request, f"{n} product(s) deactivated.")
+
+    @admin.action(description="Move selected products to another category")
+    def change_category(self, request: HttpRequest, queryset) -> HttpResponse | None:
+        form = MoveToCategoryForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            n = services.products_move(
+                product_ids=queryset.values_list("pk", flat=True), category_id=form.cleaned_data["category"].pk
+            )
+            self.message_user(request, f"{n} product(s) moved to {form.cleaned_data['category']}.")
+            return None
+        return render(
+            request,
+            "catalog/admin_change_category.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Move products to another category",
+                "form": form,
+                "products": queryset.order_by("name"),
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
