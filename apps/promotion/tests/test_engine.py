@@ -66,9 +66,12 @@ def test_warmup_is_idempotent_and_never_resets_stock(redis_client):
 def test_warmup_waits_for_the_lock_another_loader_holds(redis_client):
     campaign = make_campaign(quantity=5, warm=False)
     client = flashsale.sync_client()
-    with flashsale.CampaignLock(client, campaign.id), pytest.raises(flashsale.LockNotAcquired):
-        with flashsale.CampaignLock(client, campaign.id, wait_s=0.2):
-            pass
+    with (
+        flashsale.CampaignLock(client, campaign.id),
+        pytest.raises(flashsale.LockNotAcquired),
+        flashsale.CampaignLock(client, campaign.id, wait_s=0.2),
+    ):
+        pass
     # Released by its owner only: a stale holder's release does not free someone else's lock.
     lock = flashsale.CampaignLock(client, campaign.id)
     lock.__enter__()
