@@ -18,8 +18,10 @@ from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordS
 from django.db import connection
 from django.db.models import Count, F, FloatField, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, Greatest
+from opensearchpy.exceptions import ConnectionError, NotFoundError, TransportError
 
 from apps.catalog.models import ProductSearchEntry
+from nexuscart.errors import ServiceUnavailable
 
 if TYPE_CHECKING:
     from apps.catalog.selectors import CategoryTree
@@ -185,7 +187,15 @@ class OpenSearchBackend:
         from apps.catalog.documents import ProductDocument, read_alias
 
         body = self.body(params)
-        response = ProductDocument.search(index=read_alias()).update_from_dict(body).params(request_timeout=5).execute()
+        try:
+            response = (
+                ProductDocument.search(index=read_alias()).update_from_dict(body).params(request_timeout=5).execute()
+            )
+        except NotFoundError:
+            # No index built yet (a fresh install): the read model answers the same question.
+            return PostgresBackend().search(params=params, tree=tree)
+        except (ConnectionError, TransportError) as exc:
+            raise ServiceUnavailable("Search is unavailable right now; try again.", code="search_unavailable") from exc
         aggs = response.aggregations.to_dict()
         hits = [
             SearchHit(
