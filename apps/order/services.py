@@ -489,32 +489,38 @@ def _transition(
     before_save: Callable[[Order], None] | None = None,
     after_save: Callable[[Order, str], None] | None = None,
 ) -> OrderSnapshot:
-    with transaction.atomic():
-        order = order_model_get(order_id=order_id, user_id=user_id)
-        if order is None:
-            raise NotFound(f"No order {order_id}.", code="order_not_found")
-        step = getattr(order, method)
-        if not can_proceed(step):
-            raise _illegal(order, action)
-        from_status = order.status
-        try:
-            step()
-        except TransitionNotAllowed as exc:
-            raise _illegal(order, action) from exc
-        order.updated_at = timezone.now()
-        if before_save:
-            before_save(order)
-        try:
+    try:
+        with transaction.atomic():
+            order = order_model_get(order_id=order_id, user_id=user_id)
+            if order is None:
+                raise NotFound(f"No order {order_id}.", code="order_not_found")
+            step = getattr(order, method)
+            if not can_proceed(step):
+                raise _illegal(order, action)
+            from_status = order.status
+            try:
+                step()
+            except TransitionNotAllowed as exc:
+                raise _illegal(order, action) from exc
+            order.updated_at = timezone.now()
+            if before_save:
+                before_save(order)
             order.save()
-        except ConcurrentTransition as exc:
-            # Someone else moved the order since we read it: they won, we change nothing.
-            fresh = order_model_get(order_id=order_id) or order
-            raise _illegal(fresh, action) from exc
-        _log_transition(order, from_status=from_status, actor=actor, reason=reason)
-        publish(event(order, from_status))
-        if after_save:
-            after_save(order, from_status)
-        return order_snapshot(order, with_history=True)
+            _log_transition(order, from_status=from_status, actor=actor, reason=reason)
+            publish(event(order, from_status))
+            if after_save:
+                after_save(order, from_status)
+            return order_snapshot(order, with_history=True)
+    except ConcurrentTransition as exc:
+        # Someone else moved the order between our read and our conditional UPDATE: they won, and
+        # our transaction (already rolled back) changed nothing.
+        fresh = order_model_get(order_id=order_id)
+        status = fresh.status if fresh else "unknown"
+        raise Conflict(
+            f"Order {order_id} changed concurrently (now {status}); it cannot be {action}.",
+            code="illegal_transition",
+            extra={"order_status": status},
+        ) from exc
 
 
 def _flash(order: Order) -> dict[str, Any] | None:
