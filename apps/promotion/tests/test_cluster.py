@@ -37,9 +37,9 @@ def test_a_script_touching_keys_of_two_slots_is_refused_on_the_cluster(cluster):
     node = cluster.get_node_from_key("fs:{1}:a").redis_connection  # straight to the node: Redis itself decides
     with pytest.raises(RedisClusterException, match="same key slot"):
         cross.run(cluster, keys=["fs:{1}:a", "fs:{2}:b"])
-    with pytest.raises(ResponseError, match="CROSSSLOT|same slot"):
+    with pytest.raises(ResponseError, match=r"CROSSSLOT|same slot"):
         cross.run(node, keys=["fs:{1}:a", "fs:{2}:b"])
-    with pytest.raises(ResponseError, match="slot|non local|undeclared"):
+    with pytest.raises(ResponseError, match=r"slot|non local|undeclared"):
         sneaky.run(node, keys=["fs:{1}:a"])
     assert cross.run(cluster, keys=["fs:{1}:a", "fs:{1}:b"]) in (b"OK", True, "OK")
 
