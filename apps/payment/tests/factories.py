@@ -1,0 +1,53 @@
+"""Test data for payments, built through the owning contexts' services (never their models)."""
+
+from __future__ import annotations
+
+import random
+import uuid
+
+import factory
+from django.contrib.auth import get_user_model
+
+from apps.catalog import services as catalog_services
+from apps.inventory import services as inventory_services
+from apps.order import services as order_services
+
+PASSWORD = "Correct-Horse-Battery-42"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    email = factory.LazyFunction(lambda: f"payer-{uuid.uuid4().hex[:10]}@example.com")
+    password = factory.django.Password(PASSWORD)
+    is_active = True
+
+
+class StaffFactory(UserFactory):
+    email = factory.LazyFunction(lambda: f"staff-{uuid.uuid4().hex[:10]}@example.com")
+    is_staff = True
+
+
+def awaiting_payment_order(*, user_id: int, total: int = 2500, currency: str = "USD"):
+    """An order in AWAITING_PAYMENT: a flash-sale order on a campaign that holds one real unit."""
+    sku = f"PAY-{uuid.uuid4().hex[:10].upper()}"
+    category = catalog_services.category_create(name=f"Pay {uuid.uuid4().hex[:6]}")
+    catalog_services.product_create(
+        name=f"Payable widget {sku}",
+        category_id=category.id,
+        variants=[catalog_services.VariantInput(sku=sku, name="Default", price=total)],
+    )
+    inventory_services.stock_bulk_set(levels={sku: 5}, reason="payment test stock")
+    campaign_id = random.randint(10_000, 2_000_000_000)
+    inventory_services.stock_allocate_for_campaign(sku=sku, quantity=2, campaign_id=campaign_id, actor="test")
+    return order_services.order_create_for_flash_sale(
+        reservation_id=f"pay-{uuid.uuid4().hex}",
+        campaign_id=campaign_id,
+        user_id=user_id,
+        sku=sku,
+        quantity=1,
+        unit_price=total,
+        currency=currency,
+    )
