@@ -33,7 +33,10 @@ class AddressForm(forms.ModelForm):
     class Meta:
         model = Address
         fields = ("name", "line1", "line2", "city", "state", "postal_code", "country", "phone", "is_default_shipping")
-        help_texts = {"postal_code": "5 digits, or ZIP+4 as 12345-6789.", "phone": "Optional, for the courier."}
+        help_texts = {
+            "postal_code": "5 digits, or ZIP+4 as 12345-6789.",
+            "phone": "For the courier, in case they need to call.",
+        }
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -61,7 +61,8 @@ def _save_address(request: HttpRequest, form: AddressForm, *, address_id: int | 
 @login_required
 @require_http_methods(["GET", "POST"])
 def address_create(request: HttpRequest) -> HttpResponse:
-    form = AddressForm(request.POST or None, initial={"country": "US"})
+    first = not selectors.address_list(user_id=request.user.pk)
+    form = AddressForm(request.POST or None, initial={"country": "US", "is_default_shipping": first})
     if request.method == "POST" and _save_address(request, form, address_id=None):
         messages.success(request, "The address was added.")
         return redirect("user-addresses")
