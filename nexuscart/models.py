@@ -33,6 +33,12 @@ class OutboxEvent(models.Model):
             # The relay scans only what is left to send.
             models.Index(fields=["id"], name="outbox_pending_idx", condition=models.Q(status="pending")),
             models.Index(fields=["aggregate_type", "aggregate_id", "id"], name="outbox_aggregate_idx"),
+            # Lets the relay check "no older pending row of this aggregate" with one index probe.
+            models.Index(
+                fields=["aggregate_type", "aggregate_id", "id"],
+                name="outbox_pending_aggregate_idx",
+                condition=models.Q(status="pending"),
+            ),
             models.Index(fields=["event_type", "occurred_at"], name="outbox_type_time_idx"),
             models.Index(fields=["sent_at"], name="outbox_sent_at_idx"),
         ]

@@ -34,19 +34,26 @@ WITH claimed AS (
     ORDER BY id
     LIMIT %s
     FOR UPDATE SKIP LOCKED
+),
+ranked AS (
+    SELECT id, aggregate_type, aggregate_id,
+           min(id) OVER (PARTITION BY aggregate_type, aggregate_id) AS first_id
+    FROM claimed
 )
 SELECT o.id, o.event_id, o.event_type, o.version, o.topic, o.aggregate_type, o.aggregate_id,
        o.sequence, o.payload, o.trace, o.occurred_at, o.attempts
-FROM nexuscart_outboxevent o
-JOIN claimed c ON c.id = o.id
-WHERE NOT EXISTS (
-    SELECT 1 FROM nexuscart_outboxevent older
+FROM ranked f
+JOIN nexuscart_outboxevent o ON o.id = f.id
+WHERE (
+    -- A scalar subquery (not NOT EXISTS) so it stays one index probe per row, whatever the
+    -- planner's statistics say about a table that was empty a second ago.
+    SELECT older.id FROM nexuscart_outboxevent older
     WHERE older.status = 'pending'
-      AND older.aggregate_type = c.aggregate_type
-      AND older.aggregate_id = c.aggregate_id
-      AND older.id < c.id
-      AND older.id NOT IN (SELECT id FROM claimed)
-)
+      AND older.aggregate_type = f.aggregate_type
+      AND older.aggregate_id = f.aggregate_id
+      AND older.id < f.first_id
+    LIMIT 1
+) IS NULL
 ORDER BY o.id
 """
 

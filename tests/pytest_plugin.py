@@ -31,8 +31,11 @@ def unique() -> Callable[[str], str]:
     return lambda prefix="x": f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
-def read_topic(topic: str, *, until: Callable[[list[Message]], bool], timeout: float = 30.0) -> list[Message]:
-    """Every message on `topic` from the beginning, read by a fresh group, until `until(messages)`."""
+def read_topic(topic: str, *, until: Callable[[list[Message]], bool], timeout: float = 60.0) -> list[Message]:
+    """Every message on `topic` from the beginning, read by a fresh group, until `until(messages)`.
+
+    `until` is evaluated once per fetched batch, not per message, so it may scan the whole list.
+    """
     from nexuscart import kafka
 
     kafka.ensure_topics([topic])
@@ -42,9 +45,8 @@ def read_topic(topic: str, *, until: Callable[[list[Message]], bool], timeout: f
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline and not until(messages):
-            message = consumer.poll(0.5)
-            if message is not None and not message.error():
-                messages.append(message)
+            batch = consumer.consume(num_messages=2000, timeout=0.5)
+            messages.extend(m for m in batch if not m.error())
     finally:
         consumer.close()
     return messages
