@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -13,6 +14,12 @@ from apps.user.api.throttles import LoginAccountThrottle, LoginIPThrottle
 from apps.user.models import COUNTRIES, US_STATES
 
 NAME_MAX = 150
+PROBLEM = OpenApiResponse(description="application/problem+json with a stable `code`")
+
+
+class TokenPairOutput(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
 
 
 class _PublicAuthView(APIView):
@@ -27,16 +34,23 @@ class _PublicAuthView(APIView):
 
 
 class RegisterApi(_PublicAuthView):
+    @extend_schema_serializer(component_name="UserRegisterInput")
     class InputSerializer(serializers.Serializer):
         email = serializers.EmailField(max_length=254)
         password = serializers.CharField(max_length=128, trim_whitespace=False)
         first_name = serializers.CharField(max_length=NAME_MAX, required=False, allow_blank=True, default="")
         last_name = serializers.CharField(max_length=NAME_MAX, required=False, allow_blank=True, default="")
 
+    @extend_schema_serializer(component_name="UserRegisterOutput")
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         email = serializers.EmailField()
 
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: OutputSerializer, 400: PROBLEM, 429: PROBLEM},
+        summary="Create an account",
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -45,10 +59,16 @@ class RegisterApi(_PublicAuthView):
 
 
 class TokenObtainApi(_PublicAuthView):
+    @extend_schema_serializer(component_name="UserTokenObtainInput")
     class InputSerializer(serializers.Serializer):
         email = serializers.CharField(max_length=254)
         password = serializers.CharField(max_length=128, trim_whitespace=False)
 
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: TokenPairOutput, 401: PROBLEM, 429: PROBLEM},
+        summary="Obtain an access and a refresh token",
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -63,6 +83,11 @@ class _RefreshInput(serializers.Serializer):
 class TokenRefreshApi(_PublicAuthView):
     throttle_classes = (LoginIPThrottle,)
 
+    @extend_schema(
+        request=_RefreshInput,
+        responses={200: TokenPairOutput, 401: PROBLEM, 429: PROBLEM},
+        summary="Rotate a refresh token (a reused one revokes the account's refresh tokens)",
+    )
     def post(self, request: Request) -> Response:
         data = _RefreshInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -73,6 +98,7 @@ class TokenRefreshApi(_PublicAuthView):
 class LogoutApi(_PublicAuthView):
     throttle_classes = (LoginIPThrottle,)
 
+    @extend_schema(request=_RefreshInput, responses={205: None, 401: PROBLEM}, summary="Blacklist a refresh token")
     def post(self, request: Request) -> Response:
         data = _RefreshInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -83,19 +109,23 @@ class LogoutApi(_PublicAuthView):
 class MeApi(APIView):
     permission_classes = (IsAuthenticated,)
 
+    @extend_schema_serializer(component_name="UserMeInput")
     class InputSerializer(serializers.Serializer):
         first_name = serializers.CharField(max_length=NAME_MAX, required=False, allow_blank=True)
         last_name = serializers.CharField(max_length=NAME_MAX, required=False, allow_blank=True)
 
+    @extend_schema_serializer(component_name="UserMeOutput")
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         email = serializers.EmailField()
         first_name = serializers.CharField()
         last_name = serializers.CharField()
 
+    @extend_schema(responses={200: OutputSerializer, 401: PROBLEM})
     def get(self, request: Request) -> Response:
         return Response(self.OutputSerializer(selectors.user_get(user_id=request.user.pk)).data)
 
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer, 400: PROBLEM, 401: PROBLEM})
     def patch(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -133,9 +163,11 @@ class AddressInput(serializers.Serializer):
 class AddressListApi(APIView):
     permission_classes = (IsAuthenticated,)
 
+    @extend_schema(responses={200: AddressOutput(many=True), 401: PROBLEM})
     def get(self, request: Request) -> Response:
         return Response(AddressOutput(selectors.address_list(user_id=request.user.pk), many=True).data)
 
+    @extend_schema(request=AddressInput, responses={201: AddressOutput, 400: PROBLEM, 401: PROBLEM})
     def post(self, request: Request) -> Response:
         data = AddressInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -146,12 +178,14 @@ class AddressListApi(APIView):
 class AddressDetailApi(APIView):
     permission_classes = (IsAuthenticated,)
 
+    @extend_schema(request=AddressInput, responses={200: AddressOutput, 400: PROBLEM, 404: PROBLEM})
     def patch(self, request: Request, address_id: int) -> Response:
         data = AddressInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         address = services.address_update(user_id=request.user.pk, address_id=address_id, **data.validated_data)
         return Response(AddressOutput(address).data)
 
+    @extend_schema(responses={204: None, 404: PROBLEM})
     def delete(self, request: Request, address_id: int) -> Response:
         services.address_delete(user_id=request.user.pk, address_id=address_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

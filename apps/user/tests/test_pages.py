@@ -162,3 +162,15 @@ def test_login_page_shows_a_button_per_configured_oidc_provider(client, settings
 
     assert 'action="/accounts/oidc/acme/login/?process=login"' in html
     assert "Continue with Acme ID" in html
+
+
+def test_storefront_sign_in_locks_an_account_after_repeated_failures(client, user):
+    """allauth's login_failed limit (5 per 5 minutes per account, in the Redis cache) guards the page."""
+    for _ in range(5):
+        client.post("/accounts/login/", {"login": user.email, "password": "wrong-password"})
+
+    locked = client.post("/accounts/login/", {"login": user.email, "password": PASSWORD})
+
+    assert locked.status_code == 200
+    assert "Too many failed login attempts" in locked.content.decode()
+    assert client.get("/account/").status_code == 302
