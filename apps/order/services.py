@@ -407,7 +407,26 @@ def order_create(
     _publish_created(order, order_lines)
     if from_cart:
         cart_clear(user_id=user_id)
-    return order_snapshot(order, with_history=True)
+    # Built from what we just wrote (no re-read): this is the checkout's hot path.
+    return OrderSnapshot(
+        id=order.id,
+        user_id=user_id,
+        status=order.status,
+        lines=tuple(
+            OrderLineSnapshot(ln.sku, ln.name, ln.quantity, ln.unit_price, ln.line_total) for ln in order_lines
+        ),
+        subtotal=order.subtotal,
+        discount=order.discount,
+        total=order.total,
+        currency=order.currency,
+        created_at=order.created_at,
+        paid_at=None,
+        flash_sale_campaign_id=None,
+        flash_sale_reservation_id=None,
+        coupon_code=order.coupon_code,
+        shipping_address=order.shipping_address,
+        history=(OrderTransitionSnapshot("", order.status, actor, "checkout", now),),
+    )
 
 
 @transaction.atomic
