@@ -9,7 +9,7 @@ from django.db import connection
 
 from apps.user import selectors, services
 from apps.user.models import Address
-from apps.user.tests.factories import AddressFactory, UserFactory
+from apps.user.tests.factories import PASSWORD, AddressFactory, UserFactory
 from nexuscart.errors import ApplicationError, NotFound
 from nexuscart.models import OutboxEvent
 
@@ -116,3 +116,30 @@ def test_concurrent_set_default_leaves_exactly_one_default():
 
     assert errors == []
     assert Address.objects.filter(user=user, is_default_shipping=True).count() == 1
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_refreshes_of_one_token_succeed_once():
+    user = UserFactory()
+    refresh = services.token_pair_obtain(email=user.email, password=PASSWORD).refresh
+    barrier = threading.Barrier(6)
+    outcomes: list[str] = []
+
+    def swap() -> None:
+        try:
+            barrier.wait()
+            services.token_pair_refresh(refresh=refresh)
+            outcomes.append("ok")
+        except services.InvalidToken:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=swap) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["ok"] + ["refused"] * 5
