@@ -32,7 +32,9 @@ def test_staff_schedule_a_flash_sale_taking_its_units_from_inventory_then_warm_i
     unknown = client.post("/api/v1/staff/flash-sales", {**body, "sku": "NOPE"}, content_type="application/json")
     assert (unknown.status_code, unknown.json()["code"]) == (422, "unknown_sku")
     backwards = client.post(
-        "/api/v1/staff/flash-sales", {**body, "ends_at": starts_at, "starts_at": ends_at}, content_type="application/json"
+        "/api/v1/staff/flash-sales",
+        {**body, "ends_at": starts_at, "starts_at": ends_at},
+        content_type="application/json",
     )
     assert backwards.status_code == 422
 
@@ -73,3 +75,19 @@ def test_the_storefront_pages_show_the_sale(client, redis_client):
     page = client.get(f"/flash-sales/{campaign.id}/").content.decode()
     assert 'id="fs-buy"' in page
     assert client.get("/flash-sales/424242/").status_code == 404
+
+
+def test_the_demo_command_schedules_a_warm_sale_a_few_minutes_ahead(redis_client):
+    import io
+
+    from django.core.management import call_command
+
+    from apps.promotion import selectors
+
+    out = io.StringIO()
+    call_command("flashsale_demo", "--starts-in", "180", "--quantity", "5", stdout=out)
+    (campaign,) = selectors.campaign_list()
+    assert campaign.status == "scheduled"
+    assert 170 < (campaign.starts_at - timezone.now()).total_seconds() <= 180
+    assert redis_client.get(f"fs:{{{campaign.id}}}:stock") == b"5"
+    assert f"/flash-sales/{campaign.id}/" in out.getvalue()
