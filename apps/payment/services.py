@@ -73,6 +73,8 @@ def payment_create(
     """
     if provider not in PROVIDERS:
         raise Unprocessable(f"Unknown payment provider {provider!r}.", code="unknown_provider")
+    if provider == "paypal" and not settings.PAYPAL_CLIENT_ID:
+        raise ServiceUnavailable("PayPal is not configured here.", code="payment_provider_not_configured")
     with transaction.atomic():
         _lock_order(order_id)
         order = order_selectors.order_get(order_id=order_id, user_id=user_id, with_history=False)

@@ -46,6 +46,8 @@ class PayPalDouble:
         self.transmissions: dict[str, dict[str, Any]] = {}
         self.calls: Counter[str] = Counter()
         self.fail_with: int | None = None
+        # PayPal answers PENDING for refunds it settles later (e.g. eCheck captures).
+        self.refund_status = "COMPLETED"
         self._signing_key = secrets.token_bytes(32)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -109,6 +111,10 @@ class PayPalDouble:
             "summary": "Payment completed",
             "resource": capture,
         }
+
+    def settle_refund(self, refund_id: str) -> None:
+        with self.lock:
+            self.refunds[refund_id]["status"] = "COMPLETED"
 
     def refund_event(self, refund_id: str) -> dict:
         return {
@@ -300,7 +306,7 @@ class PayPalDouble:
         refund_id = uuid.uuid4().hex[:17].upper()
         self.refunds[refund_id] = {
             "id": refund_id,
-            "status": "COMPLETED",
+            "status": self.refund_status,
             "amount": {"value": amount["value"], "currency_code": currency},
             "custom_id": capture.get("custom_id"),
             "create_time": _now(),

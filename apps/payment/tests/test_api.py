@@ -266,3 +266,31 @@ def test_staff_refund_api_partial_full_and_over_refund(client):
 def test_refund_api_is_staff_only(client):
     order = paid_order(client)
     assert refund(client, UserFactory(), order.id).status_code == 403
+
+
+def test_refund_pending_at_the_provider_is_202_until_its_webhook_confirms(client, paypal):
+    user = UserFactory()
+    order = awaiting_payment_order(user_id=user.id, total=2000)
+    reference = pay(client, user, order.id, provider="paypal").json()["provider_reference"]
+    paypal.approve(reference)
+    services.paypal_return(order_id=order.id, user_id=user.id, token=reference)
+    assert order_selectors.order_get(order_id=order.id).status == "PAID"
+    paypal.refund_status = "PENDING"
+    response = refund(client, StaffFactory(), order.id, 500, key="pending-1")
+    assert response.status_code == 202
+    assert (response.json()["status"], response.json()["refund"]["status"]) == ("PAID", "pending")
+    refund_id = next(iter(paypal.refunds))
+    paypal.settle_refund(refund_id)
+    body, headers = paypal.deliver(paypal.refund_event(refund_id))
+    extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items() if k != "Content-Type"}
+    assert client.post("/api/v1/webhooks/paypal", body, content_type="application/json", **extra).status_code == 200
+    final = order_selectors.order_get(order_id=order.id)
+    assert (final.status, final.refunded_total) == ("PARTIALLY_REFUNDED", 500)
+
+
+def test_paypal_not_configured_is_503(client, settings):
+    settings.PAYPAL_CLIENT_ID = ""
+    user = UserFactory()
+    order = awaiting_payment_order(user_id=user.id)
+    response = pay(client, user, order.id, provider="paypal")
+    assert (response.status_code, response.json()["code"]) == (503, "payment_provider_not_configured")

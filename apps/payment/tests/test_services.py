@@ -410,3 +410,18 @@ def test_invalid_webhook_changes_nothing():
     with pytest.raises(base.WebhookInvalid):
         services.webhook_receive(provider="stripe", body=body, headers=headers)
     assert ProviderEvent.objects.count() == 0
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_timeout_sweep_to_kafka_to_payment_consumer_cancels_at_stripe(stripe_counter, unique):
+    from nexuscart.consumers import EventConsumer
+    from nexuscart.relay import relay_until_empty
+
+    user, order = new_order()
+    payment = services.payment_create(order_id=order.id, user_id=user.id, provider="stripe")
+    assert order_services.order_cancel_unpaid_expired(older_than=timedelta(seconds=-1)) >= 1
+    relay_until_empty()
+    EventConsumer("payment", consumer_overrides={"group.id": unique("payment")}).run(idle_timeout=5)
+    assert Payment.objects.get(id=payment.id).status == "canceled"
+    assert stripe_counter.calls[f"POST /v1/payment_intents/{payment.provider_reference}/cancel"] == 1
