@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -44,6 +46,15 @@ class PaymentCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
         provider = serializers.ChoiceField(choices=PROVIDERS)
 
+        class Meta:
+            ref_name = "PaymentCreateInput"
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: PaymentOutput},
+        parameters=[OpenApiParameter(HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=True)],
+        summary="Create (or return) the payment of an order awaiting payment",
+    )
     @idempotent
     def post(self, request: Request, order_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
@@ -66,6 +77,7 @@ class _WebhookApi(APIView):
     permission_classes = [permissions.AllowAny]
     provider = ""
 
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT}, summary="Provider webhook")
     def post(self, request: Request) -> Response:
         try:
             result = services.webhook_receive(provider=self.provider, body=request.body, headers=request.headers)
@@ -89,6 +101,15 @@ class StaffRefundApi(APIView):
         amount = serializers.IntegerField(required=False, allow_null=True, min_value=1)
         reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
+        class Meta:
+            ref_name = "StaffRefundInput"
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: OpenApiTypes.OBJECT, 202: OpenApiTypes.OBJECT},
+        parameters=[OpenApiParameter(HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=False)],
+        summary="Refund (part of) a paid order; 202 while the provider has not confirmed",
+    )
     def post(self, request: Request, order_id: int) -> Response:
         # Idempotency-Key is honoured when sent (recommended: a retried partial refund then never
         # refunds twice); without it the captured-minus-refunded cap still holds.
