@@ -99,6 +99,11 @@ def reservation_index_key(reservation_id: str) -> str:
     return f"fs:rid:{reservation_id}"
 
 
+# Campaigns loaded into Redis and not long over: where the status endpoint looks for a reservation
+# the worker has not indexed yet (the purchase itself writes no index: one round trip per buy).
+LOADED_SET = "fs:loaded"
+
+
 # --- clients -----------------------------------------------------------------------------------
 _clients: dict[tuple[str, bool], Any] = {}
 _clients_lock = threading.Lock()
@@ -140,8 +145,15 @@ class TokenRejected(Exception):
         self.detail = detail
 
 
+_signing_keys: dict[str, bytes] = {}
+
+
 def _signing_key() -> bytes:
-    return hashlib.sha256(b"nexuscart.flashsale.token:" + settings.SECRET_KEY.encode()).digest()
+    secret = settings.SECRET_KEY
+    key = _signing_keys.get(secret)
+    if key is None:
+        key = _signing_keys[secret] = hashlib.sha256(b"nexuscart.flashsale.token:" + secret.encode()).digest()
+    return key
 
 
 def _sign(payload: str) -> str:
@@ -243,13 +255,30 @@ def parse_record(campaign_id: int, reservation_id: str, raw: bytes | str) -> Res
     return ReservationRecord(reservation_id, campaign_id, status, int(user), int(qty), order or None)
 
 
+_loaded_cache: dict[int, tuple[float, list[int]]] = {}
+
+
+async def _loaded_campaigns(client: Any) -> list[int]:
+    cached = _loaded_cache.get(id(client))
+    if cached and time.monotonic() - cached[0] < 2.0:
+        return cached[1]
+    campaigns = sorted((int(c) for c in await client.smembers(LOADED_SET)), reverse=True)
+    _loaded_cache[id(client)] = (time.monotonic(), campaigns)
+    return campaigns
+
+
 async def reservation_get(client: Any, reservation_id: str) -> ReservationRecord | None:
     campaign = await client.get(reservation_index_key(reservation_id))
-    if campaign is None:
+    candidates = [int(campaign)] if campaign is not None else await _loaded_campaigns(client)
+    if not candidates:
         return None
-    campaign_id = int(campaign)
-    raw = await client.hget(Keys(campaign_id).reservations, reservation_id)
-    return parse_record(campaign_id, reservation_id, raw) if raw is not None else None
+    pipe = client.pipeline(transaction=False)
+    for campaign_id in candidates:
+        pipe.hget(Keys(campaign_id).reservations, reservation_id)
+    for campaign_id, raw in zip(candidates, await pipe.execute(), strict=True):
+        if raw is not None:
+            return parse_record(campaign_id, reservation_id, raw)
+    return None
 
 
 # --- script calls (sync: services, worker, commands) ---------------------------------------------------
@@ -272,7 +301,13 @@ def warmup(
         keys=[keys.meta, keys.stock, keys.stream],
         args=[starts_ms, ends_ms, per_user_limit, price, currency, sku, quantity, CONSUMER_GROUP],
     )
+    client.sadd(LOADED_SET, campaign_id)
     return bool(loaded)
+
+
+def forget_loaded(client: Any, campaign_ids: list[int]) -> None:
+    if campaign_ids:
+        client.srem(LOADED_SET, *campaign_ids)
 
 
 def mark_ordered(client: Any, *, campaign_id: int, reservation_id: str, order_id: int, entry_id: str) -> None:
@@ -368,3 +403,4 @@ class CampaignLock:
 def delete_campaign_keys(client: Any, campaign_id: int) -> None:
     keys = Keys(campaign_id)
     client.delete(keys.meta, keys.stock, keys.users, keys.stream, keys.reservations, keys.released)
+    client.srem(LOADED_SET, campaign_id)

@@ -155,6 +155,8 @@ def flash_sale_tick(*, now: datetime | None = None) -> dict[str, int]:
         returned_quantity__isnull=True, starts_at__lte=now, ends_at__gt=now
     ).exclude(status=CampaignStatus.ENDED)
     client = flashsale.sync_client()
+    long_over = FlashSaleCampaign.objects.filter(returned_quantity__isnull=False, ends_at__lte=now - timedelta(days=2))
+    flashsale.forget_loaded(client, list(long_over.values_list("id", flat=True)[:500]))
     for campaign in running:
         left = flashsale.remaining(client, campaign.pk)
         status = CampaignStatus.SOLD_OUT if left is not None and left <= 0 else CampaignStatus.LIVE
