@@ -63,13 +63,14 @@ __all__ = [
     "stock_confirm",
     "stock_confirm_campaign_units",
     "stock_deduct_locked",
+    "stock_level_get",
     "stock_release",
     "stock_reserve",
     "stock_return_from_campaign",
     "warehouse_ensure",
 ]
 
-ALLOCATION_RULE = "priority, then most available"
+ALLOCATION_RULE = "one warehouse that can fill the line, else split; priority, then most available"
 
 
 @dataclass(frozen=True)
@@ -118,10 +119,21 @@ def _ledger(
     )
 
 
-_LOW_STOCK_FLIP_SQL = """
-UPDATE inventory_skupolicy SET low_stock_alerted = (low_stock_threshold >= %s)
-WHERE sku = %s AND low_stock_alerted <> (low_stock_threshold >= %s)
-RETURNING low_stock_alerted, low_stock_threshold
+# One round trip per SKU: the summed level, and the low-stock flag flipped only when the SKU
+# crosses its threshold (so a run of sales below it raises one alert; rising above re-arms it).
+_LEVEL_AND_LOW_STOCK_SQL = """
+WITH level AS (
+    SELECT COALESCE(SUM(s.on_hand), 0) AS on_hand, COALESCE(SUM(s.reserved), 0) AS reserved
+    FROM inventory_stock s JOIN inventory_warehouse w ON w.id = s.warehouse_id AND w.active
+    WHERE s.sku = %(sku)s
+), flip AS (
+    UPDATE inventory_skupolicy p SET low_stock_alerted = (p.low_stock_threshold >= level.on_hand - level.reserved)
+    FROM level
+    WHERE p.sku = %(sku)s AND p.low_stock_alerted <> (p.low_stock_threshold >= level.on_hand - level.reserved)
+    RETURNING p.low_stock_alerted, p.low_stock_threshold
+)
+SELECT level.on_hand, level.reserved, flip.low_stock_alerted, flip.low_stock_threshold
+FROM level LEFT JOIN flip ON true
 """
 
 
@@ -129,26 +141,22 @@ def _stock_changed(skus: Iterable[str], *, kind: str, reference: str = "") -> No
     """Events, low-stock alerts and (after commit) the hot-path cache for every touched SKU."""
     touched = sorted(set(skus))
     for sku in touched:
-        level = stock_level_get(sku=sku)
-        if level is None:
-            continue
+        with connection.cursor() as cursor:
+            cursor.execute(_LEVEL_AND_LOW_STOCK_SQL, {"sku": sku})
+            on_hand, reserved, alerted, threshold = cursor.fetchone()
+        available = int(on_hand) - int(reserved)
         publish(
             StockLevelChanged(
                 sku=sku,
-                available=level.available,
-                on_hand=level.on_hand,
-                reserved=level.reserved,
+                available=available,
+                on_hand=int(on_hand),
+                reserved=int(reserved),
                 kind=kind,
                 reference=reference,
             )
         )
-        # Flips the flag only when the SKU crosses its threshold, so a run of sales below it
-        # raises one alert; rising above the threshold re-arms it.
-        with connection.cursor() as cursor:
-            cursor.execute(_LOW_STOCK_FLIP_SQL, [level.available, sku, level.available])
-            flipped = cursor.fetchone()
-        if flipped is not None and flipped[0]:
-            publish(LowStock(sku=sku, available=level.available, threshold=int(flipped[1])))
+        if alerted:
+            publish(LowStock(sku=sku, available=available, threshold=int(threshold)))
     transaction.on_commit(lambda: availability_cache_refresh(skus=touched))
 
 
@@ -245,8 +253,52 @@ def stock_adjust(
     return availability_get(sku=sku) or 0
 
 
+# The common case in one statement: the first warehouse (by priority, then most available) that
+# can fill the whole line. The outer WHERE is re-checked by PostgreSQL against the row version
+# that wins any concurrent update, so it can never reserve more than is there.
+_RESERVE_FROM_ONE_WAREHOUSE_SQL = """
+UPDATE inventory_stock SET reserved = reserved + %(n)s, updated_at = now()
+WHERE id = (
+    SELECT s.id FROM inventory_stock s JOIN inventory_warehouse w ON w.id = s.warehouse_id AND w.active
+    WHERE s.sku = %(sku)s AND s.on_hand - s.reserved >= %(n)s
+    ORDER BY w.priority, s.on_hand - s.reserved DESC, s.id
+    LIMIT 1
+) AND on_hand - reserved >= %(n)s
+RETURNING id, (SELECT code FROM inventory_warehouse WHERE id = warehouse_id)
+"""
+
+
 def _reserve_sku(reservation: Reservation, *, sku: str, quantity: int, actor: str, reason: str, kind: str) -> None:
-    """Draw `quantity` units of `sku` from the warehouses in allocation order, or raise insufficient_stock."""
+    """Reserve `quantity` of `sku`: from one warehouse that can fill the line (priority, then most
+    available), else split across warehouses in the same order; or raise insufficient_stock."""
+    with connection.cursor() as cursor:
+        cursor.execute(_RESERVE_FROM_ONE_WAREHOUSE_SQL, {"n": quantity, "sku": sku})
+        row = cursor.fetchone()
+    if row is not None:
+        stock_id, warehouse_code = row
+        ReservationLine.objects.create(
+            reservation=reservation,
+            stock_id=stock_id,
+            sku=sku,
+            warehouse_code=warehouse_code,
+            quantity=quantity,
+            allocation_rule=ALLOCATION_RULE,
+        )
+        _ledger(
+            Stock(id=stock_id, sku=sku),
+            warehouse_code=warehouse_code,
+            kind=kind,
+            d_on_hand=0,
+            d_reserved=quantity,
+            actor=actor,
+            reason=reason,
+            reference=reservation.reference,
+        ).save()
+        return
+    _reserve_split(reservation, sku=sku, quantity=quantity, actor=actor, reason=reason, kind=kind)
+
+
+def _reserve_split(reservation: Reservation, *, sku: str, quantity: int, actor: str, reason: str, kind: str) -> None:
     need = quantity
     candidates = list(
         Stock.objects.filter(sku=sku, warehouse__active=True)
@@ -300,7 +352,7 @@ def _reserve_sku(reservation: Reservation, *, sku: str, quantity: int, actor: st
     LedgerEntry.objects.bulk_create(entries)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # an error fails the caller's whole transaction anyway
 def stock_reserve(
     *, reference: str, lines: dict[str, int], actor: str, ttl: timedelta | None = None, reason: str = "checkout"
 ) -> ReservationSnapshot:
@@ -340,7 +392,7 @@ def _close(reference: str, *, to_status: str) -> list[ReservationLine] | None:
     return list(ReservationLine.objects.filter(reservation__reference=reference).order_by("stock_id"))
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # an error fails the caller's whole transaction anyway
 def stock_release(*, reference: str, actor: str, reason: str) -> bool:
     """Give a pending reservation's units back. False (and no change) when it is not pending."""
     lines = _close(reference, to_status=Reservation.Status.RELEASED)
@@ -367,7 +419,7 @@ def stock_release(*, reference: str, actor: str, reason: str) -> bool:
     return True
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # an error fails the caller's whole transaction anyway
 def stock_confirm(*, reference: str, actor: str, reason: str) -> bool:
     """Payment arrived: the reserved units leave stock. False (and no change) when not pending."""
     lines = _close(reference, to_status=Reservation.Status.CONFIRMED)

@@ -335,7 +335,7 @@ def _deduct_with_row_lock(order: Order, quantities: dict[str, int], actor: str) 
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # all or nothing: any error fails the whole checkout
 def order_create(
     *,
     user_id: int,

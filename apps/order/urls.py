@@ -11,6 +11,7 @@ app_name = "order"
 urlpatterns = [
     path("api/v1/cart", api.CartApi.as_view(), name="api-cart"),
     path("api/v1/cart/items", api.CartItemAddApi.as_view(), name="api-cart-items"),
+    path("api/v1/cart/coupon", api.CartCouponApi.as_view(), name="api-cart-coupon"),
     path("api/v1/cart/items/<str:sku>", api.CartItemApi.as_view(), name="api-cart-item"),
     path("api/v1/orders", api.OrderListCreateApi.as_view(), name="api-orders"),
     path("api/v1/orders/<str:order_id>", api.OrderDetailApi.as_view(), name="api-order"),

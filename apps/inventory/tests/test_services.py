@@ -35,7 +35,7 @@ def test_bulk_set_refuses_negative_levels():
     assert not Stock.objects.exists()
 
 
-def test_reserve_follows_priority_then_most_stock_and_release_gives_back(redis_client):
+def test_reserve_allocates_by_priority_then_most_stock_and_release_gives_back(redis_client):
     sku = sku_code()
     WarehouseFactory(code="NEAR", priority=1)
     WarehouseFactory(code="FAR", priority=5)
@@ -43,12 +43,16 @@ def test_reserve_follows_priority_then_most_stock_and_release_gives_back(redis_c
     services.stock_bulk_set(levels={sku: 2}, reason="seed", warehouse_code="NEAR")
     services.stock_bulk_set(levels={sku: 3}, reason="seed", warehouse_code="FAR")
     services.stock_bulk_set(levels={sku: 9}, reason="seed", warehouse_code="FAR2")
-    snapshot = services.stock_reserve(reference="order:1", lines={sku: 6}, actor="u")
-    assert [(line.warehouse_code, line.quantity) for line in snapshot.lines] == [("NEAR", 2), ("FAR2", 4)]
-    assert selectors.availability_get(sku=sku) == 8
-    assert services.stock_release(reference="order:1", actor="u", reason="cancel") is True
-    assert services.stock_release(reference="order:1", actor="u", reason="again") is False
-    assert selectors.availability_get(sku=sku) == 14
+    whole = services.stock_reserve(reference="order:1", lines={sku: 2}, actor="u")
+    assert [(line.warehouse_code, line.quantity) for line in whole.lines] == [("NEAR", 2)]
+    one_place = services.stock_reserve(reference="order:2", lines={sku: 6}, actor="u")
+    assert [(line.warehouse_code, line.quantity) for line in one_place.lines] == [("FAR2", 6)]
+    split = services.stock_reserve(reference="order:3", lines={sku: 5}, actor="u")
+    assert [(line.warehouse_code, line.quantity) for line in split.lines] == [("FAR", 3), ("FAR2", 2)]
+    assert selectors.availability_get(sku=sku) == 1
+    assert services.stock_release(reference="order:2", actor="u", reason="cancel") is True
+    assert services.stock_release(reference="order:2", actor="u", reason="again") is False
+    assert selectors.availability_get(sku=sku) == 7
     assert services.inventory_reconcile(fix=False) == []
 
 

@@ -11,10 +11,13 @@ from rest_framework.views import APIView
 
 from apps.order import selectors, services
 from apps.order.api.serializers import cart_out, order_out
-from nexuscart.errors import NotFound
+from apps.promotion import selectors as promotion_selectors
+from apps.promotion import services as promotion_services
+from nexuscart.errors import ApplicationError, NotFound
 from nexuscart.idempotency import idempotent
 
 SESSION_CART_KEY = "guest_cart"
+SESSION_COUPON_KEY = "guest_cart_coupon"
 
 
 class StrictInteger(serializers.IntegerField):
@@ -43,9 +46,20 @@ def _cart_items(request: Request) -> dict[str, int]:
     return dict(request.session.get(SESSION_CART_KEY, {}))
 
 
+def _cart_coupon(request: Request) -> str | None:
+    if request.user.is_authenticated:
+        return promotion_selectors.cart_coupon_get(user_id=request.user.id)
+    return request.session.get(SESSION_COUPON_KEY)
+
+
 def _cart_response(request: Request, status: int = 200) -> Response:
     user_id = request.user.id if request.user.is_authenticated else None
-    return Response(cart_out(services.cart_view(items=_cart_items(request), user_id=user_id)), status=status)
+    items, coupon = _cart_items(request), _cart_coupon(request)
+    try:
+        cart = services.cart_view(items=items, user_id=user_id, coupon_code=coupon)
+    except ApplicationError:  # the coupon stopped applying (used up, expired, cart changed): show the cart without it
+        cart = services.cart_view(items=items, user_id=user_id)
+    return Response(cart_out(cart), status=status)
 
 
 def _set_item(request: Request, *, sku: str, quantity: int, add: bool) -> None:
@@ -103,6 +117,36 @@ class CartItemApi(APIView):
         return Response(status=204)
 
 
+class CartCouponApi(APIView):
+    """POST {code}: quote it against the cart (404 unknown, 409 unusable) and keep it; DELETE drops it."""
+
+    permission_classes = []
+
+    class InputSerializer(serializers.Serializer):
+        code = serializers.CharField(max_length=40)
+
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user_id = request.user.id if request.user.is_authenticated else None
+        services.cart_view(items=_cart_items(request), user_id=user_id, coupon_code=data.validated_data["code"])
+        if user_id is not None:
+            promotion_services.cart_coupon_set(user_id=user_id, code=data.validated_data["code"])
+        else:
+            code = promotion_selectors.coupon_get(code=data.validated_data["code"])
+            if code is None:
+                raise NotFound(f"No coupon {data.validated_data['code']!r}.", code="coupon_not_found")
+            request.session[SESSION_COUPON_KEY] = code.code
+        return _cart_response(request)
+
+    def delete(self, request: Request) -> Response:
+        if request.user.is_authenticated:
+            promotion_services.cart_coupon_clear(user_id=request.user.id)
+        else:
+            request.session.pop(SESSION_COUPON_KEY, None)
+        return _cart_response(request)
+
+
 # --- orders --------------------------------------------------------------------------------
 class OrderLineInputSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
@@ -123,9 +167,12 @@ def _create_order(request: Request, *, naive_row_lock: bool = False) -> Response
         user_id=request.user.id,
         lines=None if items is None else [services.OrderLineInput(i["sku"], i["quantity"]) for i in items],
         shipping_address_id=data.validated_data["shipping_address_id"],
-        coupon_code=data.validated_data.get("coupon_code") or None,
+        # Ordering the cart: the coupon applied to it, unless the request names one.
+        coupon_code=data.validated_data.get("coupon_code") or (None if items is not None else _cart_coupon(request)),
         naive_row_lock=naive_row_lock,
     )
+    if items is None and request.user.is_authenticated:
+        promotion_services.cart_coupon_clear(user_id=request.user.id)
     return Response(order_out(order), status=201)
 
 
