@@ -223,14 +223,17 @@ def ceiling_step(vegeta: str, url: str, duration: float):
 def prepare_naive_tables() -> None:
     with connection.cursor() as cursor:
         cursor.execute(
-            f"CREATE TABLE IF NOT EXISTS {STOCK_TABLE} (id int PRIMARY KEY, remaining int NOT NULL, per_user_limit int NOT NULL)"
+            f"CREATE TABLE IF NOT EXISTS {STOCK_TABLE} "
+            "(id int PRIMARY KEY, remaining int NOT NULL, per_user_limit int NOT NULL)"
         )
         cursor.execute(
-            f"CREATE TABLE IF NOT EXISTS {PURCHASE_TABLE} (id bigint PRIMARY KEY, campaign int NOT NULL, user_id bigint NOT NULL)"
+            f"CREATE TABLE IF NOT EXISTS {PURCHASE_TABLE} "
+            "(id bigint PRIMARY KEY, campaign int NOT NULL, user_id bigint NOT NULL)"
         )
         cursor.execute(f"CREATE INDEX IF NOT EXISTS {PURCHASE_TABLE}_user ON {PURCHASE_TABLE} (campaign, user_id)")
         cursor.execute(
-            f"INSERT INTO {STOCK_TABLE} VALUES (1, 100000000, 1000000) ON CONFLICT (id) DO UPDATE SET per_user_limit = 1000000"
+            f"INSERT INTO {STOCK_TABLE} VALUES (1, 100000000, 1000000) "
+            "ON CONFLICT (id) DO UPDATE SET per_user_limit = 1000000"
         )
 
 
@@ -270,7 +273,8 @@ def sell_out(vegeta: str, url: str, users, rate: int) -> list[str]:
     pipe.execute()
     step = attack(vegeta, targets, min(rate, 8000), attempts / min(rate, 8000))
     log(
-        f"  sell-out: {attempts} attempts at {min(rate, 8000)}/s by {len(shoppers)} users: codes {step['codes']}, p99 {step['p99']:.1f} ms"
+        f"  sell-out: {attempts} attempts at {min(rate, 8000)}/s by {len(shoppers)} users: "
+        f"codes {step['codes']}, p99 {step['p99']:.1f} ms"
     )
     started = time.monotonic()
     worker = ReservationWorker(campaign_ids=[campaign.id])
@@ -340,7 +344,8 @@ def main() -> None:
     naive = best_naive["ok_per_s"] if best_naive else 0.0
     ceiling = best_ceiling["ok_per_s"] if best_ceiling else 0.0
     log(
-        f"[bench] targets: >= 8000/s at p99 <= 50 ms, >= 7x naive, >= 65% of ceiling; took {time.monotonic() - started:.0f}s"
+        "[bench] targets: >= 8000/s at p99 <= 50 ms, >= 7x naive, >= 65% of ceiling; "
+        f"took {time.monotonic() - started:.0f}s"
     )
     vs_naive = purchase / naive if naive else float("inf")
     vs_ceiling = 100 * purchase / ceiling if ceiling else 0.0
