@@ -81,8 +81,9 @@ _pg_conf() {
 listen_addresses = '$PG_HOST'
 port = $PG_PORT
 unix_socket_directories = '$PG_SOCK'
-# Concurrency tests open many connections.
-max_connections = 300
+# Concurrency tests open many connections (two xdist workers may each run a few hundred clients).
+max_connections = 1000
+shared_buffers = 256MB
 # Hash-partitioned order tables: each partition is a lock; tests create and drop many of them.
 max_locks_per_transaction = 256
 # Speed for tests without risking corruption: a crash may lose the last few commits, nothing more.
