@@ -137,26 +137,50 @@ FROM level LEFT JOIN flip ON true
 """
 
 
+_LEVELS_SQL = """
+SELECT s.sku, SUM(s.on_hand), SUM(s.reserved)
+FROM inventory_stock s JOIN inventory_warehouse w ON w.id = s.warehouse_id AND w.active
+WHERE s.sku = ANY(%s) GROUP BY s.sku
+"""
+
+_LOW_STOCK_FLIP_MANY_SQL = """
+UPDATE inventory_skupolicy p SET low_stock_alerted = (p.low_stock_threshold >= v.available)
+FROM unnest(%s::varchar[], %s::bigint[]) AS v(sku, available)
+WHERE p.sku = v.sku AND p.low_stock_alerted <> (p.low_stock_threshold >= v.available)
+RETURNING p.sku, p.low_stock_alerted, p.low_stock_threshold
+"""
+
+
+def _levels_and_flips(skus: list[str]) -> tuple[dict[str, tuple[int, int]], dict[str, int]]:
+    """({sku: (on_hand, reserved)}, {sku: threshold} for SKUs that just crossed into low stock)."""
+    with connection.cursor() as cursor:
+        if len(skus) == 1:
+            cursor.execute(_LEVEL_AND_LOW_STOCK_SQL, {"sku": skus[0]})
+            on_hand, reserved, alerted, threshold = cursor.fetchone()
+            return {skus[0]: (int(on_hand), int(reserved))}, ({skus[0]: int(threshold)} if alerted else {})
+        cursor.execute(_LEVELS_SQL, [skus])
+        levels = {sku: (int(on_hand), int(reserved)) for sku, on_hand, reserved in cursor.fetchall()}
+        cursor.execute(
+            _LOW_STOCK_FLIP_MANY_SQL, [list(levels), [on_hand - reserved for on_hand, reserved in levels.values()]]
+        )
+        return levels, {sku: int(threshold) for sku, alerted, threshold in cursor.fetchall() if alerted}
+
+
 def _stock_changed(skus: Iterable[str], *, kind: str, reference: str = "") -> None:
     """Events, low-stock alerts and (after commit) the hot-path cache for every touched SKU."""
     touched = sorted(set(skus))
-    for sku in touched:
-        with connection.cursor() as cursor:
-            cursor.execute(_LEVEL_AND_LOW_STOCK_SQL, {"sku": sku})
-            on_hand, reserved, alerted, threshold = cursor.fetchone()
-        available = int(on_hand) - int(reserved)
+    if not touched:
+        return
+    levels, crossed = _levels_and_flips(touched)
+    for sku, (on_hand, reserved) in levels.items():
+        available = on_hand - reserved
         publish(
             StockLevelChanged(
-                sku=sku,
-                available=available,
-                on_hand=int(on_hand),
-                reserved=int(reserved),
-                kind=kind,
-                reference=reference,
+                sku=sku, available=available, on_hand=on_hand, reserved=reserved, kind=kind, reference=reference
             )
         )
-        if alerted:
-            publish(LowStock(sku=sku, available=available, threshold=int(threshold)))
+        if sku in crossed:
+            publish(LowStock(sku=sku, available=available, threshold=crossed[sku]))
     transaction.on_commit(lambda: availability_cache_refresh(skus=touched))
 
 
@@ -211,7 +235,15 @@ def stock_bulk_set(*, levels: dict[str, int], reason: str, actor: str = "system"
                 reason=reason,
             )
         )
-    Stock.objects.bulk_update(changed, ["on_hand", "updated_at"])
+    if changed:
+        # One linear UPDATE ... FROM unnest(): bulk_update's CASE WHEN per row is quadratic and takes
+        # minutes for a full catalogue.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE inventory_stock s SET on_hand = v.on_hand, updated_at = now() "
+                "FROM unnest(%s::bigint[], %s::integer[]) AS v(id, on_hand) WHERE s.id = v.id",
+                [[st.id for st in changed], [st.on_hand for st in changed]],
+            )
     LedgerEntry.objects.bulk_create(entries)
     _stock_changed((s.sku for s in changed), kind=LedgerEntry.Kind.SET)
 

@@ -44,11 +44,6 @@ from nexuscart.errors import ApplicationError, Conflict, NotFound, Unprocessable
 from nexuscart.outbox import publish
 from nexuscart.snowflake import next_id
 
-try:  # PROMOTION's coupons (issue 6); checkout works without them (discount 0).
-    from apps.promotion import services as promotion_services
-except ImportError:  # pragma: no cover - the module always exists in this tree
-    promotion_services = None  # type: ignore[assignment]
-
 logger = logging.getLogger(__name__)
 
 __all__ = [
@@ -225,10 +220,18 @@ def cart_merge_guest(*, user_id: int, items: dict[str, int]) -> dict[str, int]:
     return cart_items_get(user_id=user_id)
 
 
+def _promotion():
+    # Imported when used: promotion.services imports this module too (flash-sale orders).
+    from apps.promotion import services as promotion_services
+
+    return promotion_services
+
+
 def _discount_quote(user_id: int | None, lines: list[tuple[Any, int]], coupon_code: str | None):
-    """The one seam to promotions: None when no promotion service is wired (discount 0)."""
-    quote = getattr(promotion_services, "discount_quote", None)
-    line_type = getattr(promotion_services, "DiscountLine", None)
+    """The one seam to promotions (automatic discounts + the coupon); None when none is wired."""
+    promotion = _promotion()
+    quote = getattr(promotion, "discount_quote", None)
+    line_type = getattr(promotion, "DiscountLine", None)
     if quote is None or line_type is None:
         return None
     return quote(
@@ -264,12 +267,14 @@ def cart_view(*, items: dict[str, int], user_id: int | None = None, coupon_code:
         )
         priced.append((snap, quantity))
     subtotal = sum(line.line_total for line in lines)
-    discount = 0
-    if priced and coupon_code:
+    discount, applied = 0, None
+    if priced:
+        # Automatic discounts apply without a coupon; a bad coupon raises (404/409) for the caller.
         quote = _discount_quote(user_id, priced, coupon_code)
-        discount = min(subtotal, quote.discount) if quote is not None else 0
+        if quote is not None:
+            discount, applied = min(subtotal, quote.discount), quote.coupon_code
     currency = next((s.currency for s, _ in priced), "USD")
-    return CartView(tuple(lines), subtotal, discount, subtotal - discount, currency, coupon_code)
+    return CartView(tuple(lines), subtotal, discount, subtotal - discount, currency, applied)
 
 
 # --- checkout ------------------------------------------------------------------------------
@@ -365,10 +370,9 @@ def order_create(
         raise BadRequest("All lines of one order must share a currency.", code="mixed_currency")
     subtotal = sum(skus[s].price * q for s, q in quantities.items())
     discount, applied_coupon = 0, None
-    if coupon_code:
-        quote = _discount_quote(user_id, [(skus[s], q) for s, q in quantities.items()], coupon_code)
-        if quote is not None:
-            discount, applied_coupon = min(subtotal, quote.discount), quote.coupon_code or coupon_code
+    quote = _discount_quote(user_id, [(skus[s], q) for s, q in quantities.items()], coupon_code)
+    if quote is not None:
+        discount, applied_coupon = min(subtotal, quote.discount), quote.coupon_code
     now = timezone.now()
     actor = actor or f"user:{user_id}"
     order = Order.objects.create(
@@ -400,8 +404,8 @@ def order_create(
         ]
     )
     _log_transition(order, from_status="", actor=actor, reason="checkout")
-    if applied_coupon and hasattr(promotion_services, "coupon_redeem"):
-        promotion_services.coupon_redeem(code=applied_coupon, user_id=user_id, order_id=order.id, subtotal=subtotal)
+    if applied_coupon:
+        _promotion().coupon_redeem(code=applied_coupon, user_id=user_id, order_id=order.id, subtotal=subtotal)
     # Stock last: the hot stock rows stay locked only for the rest of this short transaction.
     (_deduct_with_row_lock if naive_row_lock else _reserve_plain)(order, quantities, actor)
     _publish_created(order, order_lines)
@@ -622,8 +626,8 @@ def order_cancel(*, order_id: int, actor: str, reason: str, user_id: int | None 
             inventory_services.stock_release(
                 reference=_reservation_reference(order.id), actor=actor, reason=f"order cancelled: {reason}"
             )
-        if order.coupon_code and hasattr(promotion_services, "coupon_release"):
-            promotion_services.coupon_release(code=order.coupon_code, user_id=order.user_id, order_id=order.id)
+        if order.coupon_code:
+            _promotion().coupon_release(code=order.coupon_code, user_id=order.user_id, order_id=order.id)
 
     return _transition(
         order_id=order_id,

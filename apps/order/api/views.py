@@ -48,7 +48,9 @@ def _cart_items(request: Request) -> dict[str, int]:
 
 def _cart_coupon(request: Request) -> str | None:
     if request.user.is_authenticated:
-        return promotion_selectors.cart_coupon_get(user_id=request.user.id)
+        # The signed-in cart's coupon is kept by the promotion context (until its selector lands: none).
+        coupon_get = getattr(promotion_selectors, "cart_coupon_get", None)
+        return coupon_get(user_id=request.user.id) if coupon_get else None
     return request.session.get(SESSION_COUPON_KEY)
 
 
