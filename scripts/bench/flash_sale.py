@@ -36,6 +36,7 @@ from apps.promotion.bench_views import PURCHASE_TABLE, STOCK_TABLE  # noqa: E402
 from apps.promotion.worker import ReservationWorker  # noqa: E402
 
 P99_LIMIT_MS = 50.0
+SERVER_LOG = ROOT / ".local" / "log" / "bench-flash-sale-server.log"
 BENCH_CAMPAIGN_BASE = 8_000_000_000  # Redis-only campaigns for the rate steps, far from real ids
 
 
@@ -72,6 +73,8 @@ def start_server() -> tuple[subprocess.Popen, str]:
             "4096",
         ],
         cwd=ROOT,
+        stdout=SERVER_LOG.open("ab"),
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     for _ in range(100):
@@ -304,7 +307,8 @@ def main() -> None:
     args = parser.parse_args()
     duration = 2.0 if args.quick else 4.0
     started = time.monotonic()
-    log(f"[bench] 2 cores here: {os.cpu_count()}; load tool: vegeta (fixed rate), {duration:.0f}s per step")
+    log(f"[bench] cores: {os.cpu_count()}, load average now: {os.getloadavg()[0]:.1f} (other work on the box skews")
+    log(f"[bench] every figure); load tool: vegeta at fixed rates, {duration:.0f}s per step; server log {SERVER_LOG}")
     users = make_users(2000)
     prepare_naive_tables()
     server, url = start_server()
