@@ -92,6 +92,23 @@ def low_stock_threshold_get(*, sku: str, default: int) -> int:
     return default if threshold is None else int(threshold)
 
 
+def reservation_pending_references(*, prefix: str) -> list[str]:
+    return list(
+        Reservation.objects.filter(status=Reservation.Status.PENDING, reference__startswith=prefix)
+        .order_by("id")
+        .values_list("reference", flat=True)
+    )
+
+
+def reservation_count(*, prefix: str = "") -> int:
+    """Reservations of any status whose reference starts with `prefix` (audits and tests)."""
+    return Reservation.objects.filter(reference__startswith=prefix).count()
+
+
+def ledger_entry_count(*, sku: str, kind: str, actor_prefix: str = "") -> int:
+    return LedgerEntry.objects.filter(sku=sku, kind=kind, actor__startswith=actor_prefix).count()
+
+
 def reservation_get_status(*, reference: str) -> str | None:
     return Reservation.objects.filter(reference=reference).values_list("status", flat=True).first()
 

@@ -11,7 +11,6 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.inventory import selectors as inventory_selectors
 from apps.inventory import services as inventory_services
-from apps.inventory.models import LedgerEntry, Reservation, Stock
 from apps.order import selectors, services
 from apps.order.models import Order, OrderLine
 from apps.order.tests.factories import UserFactory, address_for, sku_for_sale
@@ -39,7 +38,7 @@ def _nothing_written(user_id: int) -> bool:
     return not (
         Order.objects.filter(user_id=user_id).exists()
         or OrderLine.objects.filter(user_id=user_id).exists()
-        or Reservation.objects.exists()
+        or inventory_selectors.reservation_count() > 0
         or OutboxEvent.objects.filter(event_type="order.OrderCreated").exists()
     )
 
@@ -148,7 +147,7 @@ def test_staff_stock_adjust(client, redis_client):
         path, json.dumps({"delta": -8, "reason": "x"}), content_type="application/json", **_auth(staff)
     )
     assert (too_many.status_code, too_many.json()["code"]) == (409, "insufficient_stock")
-    assert LedgerEntry.objects.filter(sku=sku, kind="CORRECTION", actor__startswith="staff:").count() == 1
+    assert inventory_selectors.ledger_entry_count(sku=sku, kind="CORRECTION", actor_prefix="staff:") == 1
 
 
 def test_cart_api_for_users_and_guests_merging_on_sign_in(client, redis_client):
@@ -200,8 +199,8 @@ def test_200_concurrent_checkouts_for_50_units_sell_exactly_50(live_server, redi
     assert {r for r in results if r[0] != 201} == {(409, "insufficient_stock")}
     # The order tables are unmanaged (partitioned), so the test flush leaves other tests' rows: count ours.
     assert Order.objects.filter(user_id__in=[u.id for u in buyers]).count() == 50
-    stock = Stock.objects.get(sku=sku)
-    assert (stock.on_hand, stock.reserved) == (50, 50)
+    level = inventory_selectors.stock_level_get(sku=sku)
+    assert (level.on_hand, level.reserved) == (50, 50)
     assert inventory_selectors.availability_get(sku=sku) == 0
     assert inventory_services.inventory_reconcile(fix=False) == []
 
@@ -275,7 +274,7 @@ def test_two_timeout_sweeps_at_once_release_each_reservation_once(redis_client):
     [t.start() for t in threads]
     [t.join() for t in threads]
     assert sum(counts) == 12
-    assert LedgerEntry.objects.filter(sku=sku, kind="RELEASE").count() == 12
+    assert inventory_selectors.ledger_entry_count(sku=sku, kind="RELEASE") == 12
     assert inventory_selectors.availability_get(sku=sku) == 30
     assert all(selectors.order_get(order_id=i).status == "CANCELLED" for i in ids)
     assert inventory_services.inventory_reconcile(fix=False) == []

@@ -6,7 +6,6 @@ from django.db import connection
 
 from apps.inventory import selectors as inventory_selectors
 from apps.inventory import services as inventory_services
-from apps.inventory.models import Reservation
 from apps.order import selectors, services
 from apps.order.models import Order, OrderLine, OrderTransition
 from apps.order.services import OrderLineInput
@@ -48,7 +47,7 @@ def test_failure_after_the_reservation_leaves_nothing_behind(redis_client, monke
     with pytest.raises(RuntimeError):
         services.order_create(user_id=user.id, lines=[OrderLineInput(sku, 3)], shipping_address_id=address_id)
     assert inventory_selectors.availability_get(sku=sku) == 5
-    assert not Reservation.objects.exists()
+    assert inventory_selectors.reservation_count() == 0
     assert not Order.objects.filter(user_id=user.id).exists()
     assert not OrderLine.objects.filter(user_id=user.id).exists()
     assert inventory_services.inventory_reconcile(fix=False) == []
