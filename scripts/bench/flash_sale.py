@@ -144,13 +144,19 @@ def ladder(name: str, rates: list[int], duration: float, run_step) -> tuple[dict
     """Run steps at increasing rates until p99 exceeds the limit (or errors appear); the best passing step."""
     best, steps = None, []
     for rate in rates:
-        step = run_step(rate)
-        steps.append(step)
-        good = step["p99"] <= P99_LIMIT_MS and step["ok_ratio"] >= 0.99
-        log(
-            f"  {name:<8} {rate:>6}/s  p50 {step['p50']:7.2f} ms  p99 {step['p99']:8.2f} ms  "
-            f"ok {step['ok_per_s']:8.0f}/s  codes {step['codes']}  {'PASS' if good else 'FAIL'}"
-        )
+        # A failed step is tried once more: on a shared box another process can stall us for a moment.
+        for attempt in (1, 2):
+            step = run_step(rate)
+            steps.append(step)
+            good = step["p99"] <= P99_LIMIT_MS and step["ok_ratio"] >= 0.99
+            log(
+                f"  {name:<8} {rate:>6}/s  p50 {step['p50']:7.2f} ms  p99 {step['p99']:8.2f} ms  "
+                f"ok {step['ok_per_s']:8.0f}/s  codes {step['codes']}  {'PASS' if good else 'FAIL'}"
+                + ("" if attempt == 1 else " (retry)")
+            )
+            if good:
+                break
+            time.sleep(1.0)
         if not good:
             break
         best = step
@@ -318,21 +324,21 @@ def main() -> None:
         log("[bench] (1) hot purchase endpoint")
         best_purchase, _ = ladder(
             "purchase",
-            [1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10000, 11000, 12000, 14000],
+            [500, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10000, 11000, 12000, 14000],
             duration,
             purchase_step(args.vegeta, url, users, duration, 1),
         )
         log("[bench] (2) naive SELECT ... FOR UPDATE baseline (Django view)")
         best_naive, _ = ladder(
             "naive",
-            [200, 400, 600, 800, 1000, 1200, 1500, 2000, 2500, 3000],
+            [100, 200, 400, 600, 800, 1000, 1200, 1500, 2000, 2500, 3000],
             duration,
             naive_step(args.vegeta, url, users, duration),
         )
         log("[bench] (3) trivial endpoint (ceiling, same server)")
         best_ceiling, _ = ladder(
             "ceiling",
-            [2000, 4000, 6000, 8000, 10000, 12000, 14000, 16000, 18000, 20000],
+            [500, 1000, 2000, 4000, 6000, 8000, 10000, 12000, 14000, 16000, 18000, 20000],
             duration,
             ceiling_step(args.vegeta, url, duration),
         )
