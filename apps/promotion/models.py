@@ -155,3 +155,14 @@ class DiscountCampaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CartCoupon(models.Model):
+    """The coupon a signed-in shopper applied to the cart (the cart itself belongs to the order context)."""
+
+    user_id = models.BigIntegerField(unique=True)
+    code = models.CharField(max_length=40)
+    applied_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.code}"

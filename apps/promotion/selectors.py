@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from apps.promotion import flashsale
-from apps.promotion.models import CampaignStatus, Coupon, FlashSaleCampaign, FlashSaleRelease
+from apps.promotion.models import CampaignStatus, CartCoupon, Coupon, FlashSaleCampaign, FlashSaleRelease
 
 
 @dataclass(frozen=True)
@@ -260,3 +260,8 @@ def flash_sale_reconcile(*, campaign_id: int) -> Reconciliation | None:
         )
         report = Reconciliation(**{**report.__dict__, "differences": tuple(differences)})
     return report
+
+
+def cart_coupon_get(*, user_id: int) -> str | None:
+    """The coupon code a signed-in shopper applied to the cart, if any (POST /api/v1/cart/coupon)."""
+    return CartCoupon.objects.filter(user_id=user_id).values_list("code", flat=True).first()

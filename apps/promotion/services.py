@@ -22,6 +22,7 @@ from apps.order import services as order_services
 from apps.promotion import flashsale
 from apps.promotion.models import (
     CampaignStatus,
+    CartCoupon,
     Coupon,
     CouponRedemption,
     CouponUserUsage,
@@ -442,3 +443,14 @@ def coupon_create(
     except IntegrityError as exc:
         raise Conflict(f"Coupon {code} exists already.", code="duplicate_code") from exc
     return coupon_snapshot(coupon)
+
+
+def cart_coupon_set(*, user_id: int, code: str) -> str:
+    """Keep the coupon on the shopper's cart (the caller has quoted it against the cart). The stored code."""
+    coupon = _coupon_lookup(code)
+    CartCoupon.objects.update_or_create(user_id=user_id, defaults={"code": coupon.code})
+    return coupon.code
+
+
+def cart_coupon_clear(*, user_id: int) -> None:
+    CartCoupon.objects.filter(user_id=user_id).delete()
