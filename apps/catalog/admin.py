@@ -55,6 +55,16 @@ class ProductAdmin(admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
 
+    def save_formset(self, request, form, formset, change):
+        old_prices = {
+            f.instance.pk: f.initial.get("price")
+            for f in formset.forms
+            if f.instance.pk and "price" in f.changed_data and f.initial.get("price") is not None
+        }
+        super().save_formset(request, form, formset, change)
+        for variant in formset.queryset.filter(pk__in=list(old_prices)):
+            services.variant_price_announce(variant=variant, old_price=old_prices[variant.pk])
+
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         # Variants are saved after the product: announce once everything is written.

@@ -24,7 +24,6 @@ from django.conf import settings
 from django.contrib.postgres.search import SearchVector
 from django.db import transaction
 from django.utils.html import strip_tags
-from opensearchpy import NotFoundError
 from opensearchpy.helpers import bulk
 
 from apps.catalog.documents import ProductDocument, index_pattern, read_alias, write_alias
@@ -214,10 +213,9 @@ def _index(entries: list[ProductSearchEntry], *, op: str, indices: list[str]) ->
 
 # --- Index lifecycle -------------------------------------------------------------------------
 def writer_indices() -> list[str]:
-    try:
-        return sorted(client().indices.get_alias(name=write_alias()))
-    except NotFoundError:
+    if not client().indices.exists_alias(name=write_alias()):
         return [search_index_create(live=True)]
+    return sorted(client().indices.get_alias(name=write_alias()))
 
 
 def search_index_create(*, live: bool) -> str:
@@ -265,10 +263,7 @@ def search_index_rebuild(*, batch_size: int = 1000) -> RebuildResult:
         _index(entries, op="create", indices=[new])
     os = client()
     os.indices.refresh(index=new)
-    try:
-        old = sorted(os.indices.get_alias(name=read_alias()))
-    except NotFoundError:
-        old = []
+    old = sorted(os.indices.get_alias(name=read_alias())) if os.indices.exists_alias(name=read_alias()) else []
     actions = [{"remove": {"index": i, "alias": read_alias()}} for i in old]
     actions += [{"remove": {"index": i, "alias": write_alias()}} for i in old]
     actions.append({"add": {"index": new, "alias": read_alias()}})

@@ -192,6 +192,20 @@ def products_move(*, product_ids: Iterable[int], category_id: int) -> int:
     return len(rows)
 
 
+def variant_price_announce(*, variant: Variant, old_price: int) -> None:
+    """For price edits made in the admin's inline: the same PriceChanged the services publish."""
+    if variant.price != old_price:
+        publish(
+            PriceChanged(
+                sku=variant.sku,
+                product_id=variant.product_id,
+                old_price=old_price,
+                new_price=variant.price,
+                currency=variant.currency,
+            )
+        )
+
+
 def product_changed_announce(*, product: Product) -> None:
     """For writes made outside these services (admin forms): tell the index, in the same transaction."""
     publish(ProductChanged(product_id=product.id, slug=product.slug))

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.cache import cache
 from django.test import override_settings
 
 from apps.catalog import indexing
@@ -23,7 +24,7 @@ _counter = itertools.count()
 def _search_isolation(settings) -> Iterator[None]:
     """Every test gets its own index prefix (so its own aliases) and a cold category-tree cache."""
     settings.SEARCH_INDEX_PREFIX = f"{_SESSION_PREFIX}-{next(_counter)}"
-    category_tree_invalidate()
+    cache.clear()  # this worker's own Redis database: cached fragments of another test must not show
     yield
     category_tree_invalidate()
     if settings.SEARCH_URL:
