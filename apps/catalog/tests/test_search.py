@@ -131,3 +131,18 @@ def test_both_back_ends_answer_in_the_same_shape(client, indexed, search_backend
         "score",
     }
     assert body["results"][0]["category_path"] == "Clothing > Men > Shirts"
+
+
+def test_an_unreachable_search_server_is_a_503_problem(client, shop, reindex):
+    from opensearchpy import OpenSearch
+    from opensearchpy.connection.connections import connections
+
+    reindex()
+    working = connections.get_connection()
+    connections.add_connection("default", OpenSearch(hosts=["http://127.0.0.1:9"], max_retries=0, timeout=1))
+    try:
+        response = client.get("/api/v1/search", {"q": "shirt"})
+    finally:
+        connections.add_connection("default", working)
+    assert response.status_code == 503
+    assert response.json()["code"] == "search_unavailable"

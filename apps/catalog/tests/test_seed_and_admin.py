@@ -94,3 +94,43 @@ def test_admin_moves_products_through_an_intermediate_page(staff_client, shop):
     )
     assert done.status_code == 302
     assert Product.objects.get(pk=ids[0]).category_id == audio.id
+
+
+def test_admin_inline_price_edit_publishes_price_changed(staff_client, shop):
+    from apps.catalog.models import Variant
+
+    product = shop["products"]["tee"]
+    tee = Variant.objects.get(sku="TEE-M-GREY")
+    form = {
+        "name": product.name,
+        "slug": product.slug,
+        "description": product.description,
+        "images": '[{"url": "/static/catalog/img/clothing.svg", "alt": "tee"}]',
+        "attributes": '{"Material": "Cotton"}',
+        "category": product.category_id,
+        "is_active": "on",
+        "variants-TOTAL_FORMS": "1",
+        "variants-INITIAL_FORMS": "1",
+        "variants-MIN_NUM_FORMS": "0",
+        "variants-MAX_NUM_FORMS": "1000",
+        "variants-0-id": tee.id,
+        "variants-0-product": product.id,
+        "variants-0-sku": "TEE-M-GREY",
+        "variants-0-name": tee.name,
+        "variants-0-price": "1899",
+        "variants-0-currency": "USD",
+        "variants-0-attributes": '{"Size": "M", "Colour": "Grey"}',
+        "variants-0-is_active": "on",
+        "variants-0-position": "0",
+    }
+    response = staff_client.post(f"/admin/catalog/product/{product.id}/change/", form)
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    event = OutboxEvent.objects.filter(event_type="catalog.PriceChanged").get()
+    assert event.payload == {
+        "sku": "TEE-M-GREY",
+        "product_id": product.id,
+        "old_price": 1500,
+        "new_price": 1899,
+        "currency": "USD",
+    }
+    assert OutboxEvent.objects.filter(event_type="catalog.ProductChanged", aggregate_id=str(product.id)).count() == 2
