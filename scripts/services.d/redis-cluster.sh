@@ -80,7 +80,7 @@ redis_cluster_stop() {
 }
 
 redis_cluster_status() {
-  local port pids=() state=stopped rc=3 up=0
+  local port pid pids=() state=stopped rc=3 up=0
   for port in "${REDIS_CLUSTER_PORTS[@]}"; do
     if pid="$(_rc_pid "$port")"; then pids+=("$pid"); up=$((up + 1)); else pids+=(-); fi
   done
