@@ -61,9 +61,10 @@ def _price(rng: random.Random, low: int, high: int) -> int:
 
 def _description(rng: random.Random, name: str, leaf: Leaf, specs: dict) -> str:
     spec_lines = "\n".join(f"- **{k}:** {v}" for k, v in specs.items())
+    first, second, third = rng.sample(FEATURES, k=3)
     return (
-        f"The {name} is our take on the {leaf.nouns[0].lower()}: *{rng.choice(FEATURES).lower().rstrip('.')}*.\n\n"
-        f"{rng.choice(FEATURES)} {rng.choice(FEATURES)}\n\n{spec_lines}"
+        f"The {name} is our take on the {leaf.nouns[0].lower()}: *{first.lower().rstrip('.')}*.\n\n"
+        f"{second} {third}\n\n{spec_lines}"
     )
 
 
