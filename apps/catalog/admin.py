@@ -30,6 +30,9 @@ class CategoryAdmin(TreeAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         transaction.on_commit(category_tree_invalidate)
+        if change and {"name", "treebeard_position", "treebeard_ref_node"} & set(form.changed_data):
+            # The products below now have another category path: their search documents follow.
+            services.category_products_announce(category_id=obj.pk)
 
 
 class VariantInline(admin.TabularInline):

@@ -206,6 +206,18 @@ def variant_price_announce(*, variant: Variant, old_price: int) -> None:
         )
 
 
+def category_products_announce(*, category_id: int) -> int:
+    """A category was renamed or moved: every product below it shows a new category path."""
+    path = Category.objects.filter(pk=category_id).values_list("path", flat=True).first()
+    if path is None:
+        return 0
+    rows = list(Product.objects.filter(category__path__startswith=path).order_by("pk").values_list("pk", "slug"))
+    for pk, slug in rows:
+        publish(ProductChanged(product_id=pk, slug=slug))
+    transaction.on_commit(category_tree_invalidate)
+    return len(rows)
+
+
 def product_changed_announce(*, product: Product) -> None:
     """For writes made outside these services (admin forms): tell the index, in the same transaction."""
     publish(ProductChanged(product_id=product.id, slug=product.slug))

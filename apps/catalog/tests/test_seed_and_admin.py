@@ -134,3 +134,25 @@ def test_admin_inline_price_edit_publishes_price_changed(staff_client, shop):
         "currency": "USD",
     }
     assert OutboxEvent.objects.filter(event_type="catalog.ProductChanged", aggregate_id=str(product.id)).count() == 2
+
+
+def test_renaming_a_category_in_the_admin_reindexes_the_products_below(staff_client, shop):
+    men = shop["categories"]["men"]
+    before = OutboxEvent.objects.filter(event_type="catalog.ProductChanged").count()
+    response = staff_client.post(
+        f"/admin/catalog/category/{men.id}/change/",
+        {
+            "name": "Menswear",
+            "slug": "men",
+            "description": "",
+            "treebeard_position": "sorted-child",
+            "treebeard_ref_node": shop["categories"]["clothing"].id,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    changed = OutboxEvent.objects.filter(event_type="catalog.ProductChanged").order_by("id")[before:]
+    assert sorted(e.payload["slug"] for e in changed) == [
+        "harbor-flannel-shirt",
+        "northwind-oxford-shirt",
+        "summit-pocket-tee",
+    ]
