@@ -22,6 +22,7 @@ def test_expired_reservations_are_swept_once(redis_client):
     assert selectors.availability_get(sku=sku) == 4
 
 
+@pytest.mark.slow
 def test_reconcile_command_reports_then_fixes(redis_client, manage_py, subprocess_env):
     sku = sku_code()
     services.stock_bulk_set(levels={sku: 5}, reason="seed")
@@ -38,6 +39,7 @@ def test_reconcile_command_reports_then_fixes(redis_client, manage_py, subproces
     assert LedgerEntry.objects.filter(sku=sku, kind="RECONCILE").count() == 1
 
 
+@pytest.mark.slow
 def test_reconcile_command_releases_reservations_of_cancelled_or_missing_orders(
     redis_client, manage_py, subprocess_env
 ):
