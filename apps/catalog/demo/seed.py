@@ -22,7 +22,6 @@ from apps.catalog.models import Category, Product, Variant
 from apps.catalog.selectors import category_tree_invalidate
 
 IMAGE_BASE = "/static/catalog/img"
-STOCK_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -134,10 +133,7 @@ def demo_catalog_seed(*, products: int, seed: int = 42, stock: bool = True, inde
             from apps.inventory import services as inventory_services
 
             levels = {v.sku: 0 if rng.random() < 0.12 else rng.randint(1, 150) for v in variants}
-            # In slices: stock_bulk_set's bulk UPDATE grows quadratically with the SKUs per call.
-            items = list(levels.items())
-            for start in range(0, len(items), STOCK_BATCH):
-                inventory_services.stock_bulk_set(levels=dict(items[start : start + STOCK_BATCH]), reason="demo seed")
+            inventory_services.stock_bulk_set(levels=levels, reason="demo seed")
             timings["stock"] = time.monotonic() - started
         if not (index and indexing.search_enabled()):
             indexing.search_read_model_rebuild(product_ids=[p.id for p in rows])
