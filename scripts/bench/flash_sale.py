@@ -331,7 +331,7 @@ def main() -> None:
         log("[bench] (2) naive SELECT ... FOR UPDATE baseline (Django view)")
         best_naive, _ = ladder(
             "naive",
-            [100, 200, 400, 600, 800, 1000, 1200, 1500, 2000, 2500, 3000],
+            [50, 100, 200, 400, 600, 800, 1000, 1200, 1500, 2000, 2500, 3000],
             duration,
             naive_step(args.vegeta, url, users, duration),
         )
