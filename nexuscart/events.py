@@ -60,7 +60,10 @@ class Envelope:
     trace: dict[str, str] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
-        return json.dumps(dataclasses.asdict(self), separators=(",", ":")).encode()
+        # A plain dict, not dataclasses.asdict: asdict deep-copies the payload, which was a third
+        # of the relay's CPU per event.
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return json.dumps(fields, separators=(",", ":")).encode()
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Envelope:
