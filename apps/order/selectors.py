@@ -9,6 +9,7 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Q
 
@@ -154,3 +155,48 @@ def cart_items_get(*, user_id: int) -> dict[str, int]:
     if cart is None:
         return {}
     return {item.sku: item.quantity for item in cart.items.order_by("added_at", "id")}
+
+
+def order_as_dict(order: OrderSnapshot, *, with_history: bool = True) -> dict[str, Any]:
+    """The order as the API shows it (JSON-ready): one representation for every context that answers with an order."""
+    data: dict[str, Any] = {
+        "id": str(order.id),
+        "user_id": order.user_id,
+        "status": order.status,
+        "lines": [
+            {
+                "sku": ln.sku,
+                "name": ln.name,
+                "quantity": ln.quantity,
+                "unit_price": ln.unit_price,
+                "line_total": ln.line_total,
+            }
+            for ln in order.lines
+        ],
+        "subtotal": order.subtotal,
+        "discount": order.discount,
+        "total": order.total,
+        "currency": order.currency,
+        "coupon_code": order.coupon_code,
+        "refunded_total": order.refunded_total,
+        "shipping_address": order.shipping_address,
+        "created_at": order.created_at.isoformat(),
+        "paid_at": order.paid_at.isoformat() if order.paid_at else None,
+        "flash_sale": (
+            {"campaign_id": order.flash_sale_campaign_id, "reservation_id": order.flash_sale_reservation_id}
+            if order.flash_sale_reservation_id
+            else None
+        ),
+    }
+    if with_history:
+        data["history"] = [
+            {
+                "from": t.from_status or None,
+                "to": t.to_status,
+                "actor": t.actor,
+                "reason": t.reason,
+                "at": t.at.isoformat(),
+            }
+            for t in order.history
+        ]
+    return data

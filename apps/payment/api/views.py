@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.order import selectors as order_selectors
 from apps.payment import services
 from apps.payment.providers import PROVIDERS, base
 from nexuscart.errors import problem_response
@@ -132,7 +133,7 @@ class StaffRefundApi(APIView):
             reason=data.validated_data["reason"] or "staff refund (API)",
             idempotency_key=f"api:{request.user.pk}:{request.headers[HEADER]}" if request.headers.get(HEADER) else None,
         )
-        body = order_output(result.order)
+        body = order_selectors.order_as_dict(result.order, with_history=False)
         body["refund"] = {
             "id": str(result.refund.id),
             "amount": result.refund.amount,
@@ -142,27 +143,3 @@ class StaffRefundApi(APIView):
             "reason": result.refund.reason,
         }
         return Response(body, status=status.HTTP_200_OK if result.confirmed else status.HTTP_202_ACCEPTED)
-
-
-def order_output(order) -> dict:
-    return {
-        "id": str(order.id),
-        "status": order.status,
-        "lines": [
-            {
-                "sku": ln.sku,
-                "name": ln.name,
-                "quantity": ln.quantity,
-                "unit_price": ln.unit_price,
-                "line_total": ln.line_total,
-            }
-            for ln in order.lines
-        ],
-        "subtotal": order.subtotal,
-        "discount": order.discount,
-        "total": order.total,
-        "currency": order.currency,
-        "refunded_total": getattr(order, "refunded_total", 0),
-        "created_at": order.created_at.isoformat().replace("+00:00", "Z"),
-        "paid_at": order.paid_at.isoformat().replace("+00:00", "Z") if order.paid_at else None,
-    }
