@@ -69,7 +69,9 @@ class SearchParams:
 
 
 @dataclass(frozen=True)
-class SearchHit:
+class ProductCard:
+    """A product as listings and search results show it (from the read model or the index)."""
+
     id: int
     slug: str
     name: str
@@ -87,6 +89,41 @@ class SearchHit:
     @property
     def url(self) -> str:
         return f"/p/{self.slug}/"
+
+
+# The read-model columns a card is built from (ProductSearchEntry.values()).
+CARD_FIELDS = (
+    "product_id",
+    "product__slug",
+    "name",
+    "category_id",
+    "category_path",
+    "price_min",
+    "price_max",
+    "currency",
+    "in_stock",
+    "image_url",
+    "image_alt",
+    "created_at",
+)
+
+
+def card_from_row(row: dict, *, score: float | None = None) -> ProductCard:
+    return ProductCard(
+        id=row["product_id"],
+        slug=row["product__slug"],
+        name=row["name"],
+        category_id=row["category_id"],
+        category_path=row["category_path"],
+        price_min=row["price_min"],
+        price_max=row["price_max"],
+        currency=row["currency"],
+        in_stock=row["in_stock"],
+        image_url=row["image_url"],
+        image_alt=row["image_alt"],
+        created_at=row["created_at"],
+        score=score,
+    )
 
 
 @dataclass(frozen=True)
@@ -114,7 +151,7 @@ class AttributeFacet:
 
 @dataclass(frozen=True)
 class SearchResult:
-    results: list[SearchHit]
+    results: list[ProductCard]
     total: int
     page: int
     page_size: int
@@ -200,7 +237,7 @@ class OpenSearchBackend:
             raise ServiceUnavailable("Search is unavailable right now; try again.", code="search_unavailable") from exc
         aggs = response.aggregations.to_dict()
         hits = [
-            SearchHit(
+            ProductCard(
                 id=int(h.meta.id),
                 slug=h.slug,
                 name=h.name,
@@ -337,41 +374,11 @@ class PostgresBackend:
             "-price": ("-price_min", "-product_id"),
             "newest": ("-created_at", "-product_id"),
         }[params.sort]
-        fields = [
-            "product_id",
-            "product__slug",
-            "name",
-            "category_id",
-            "category_path",
-            "price_min",
-            "price_max",
-            "currency",
-            "in_stock",
-            "image_url",
-            "image_alt",
-            "created_at",
-        ]
+        fields = list(CARD_FIELDS)
         if params.q:
             fields.append("rank")
         page = rows.order_by(*order).values(*fields)[params.offset : params.offset + params.page_size]
-        hits = [
-            SearchHit(
-                id=r["product_id"],
-                slug=r["product__slug"],
-                name=r["name"],
-                category_id=r["category_id"],
-                category_path=r["category_path"],
-                price_min=r["price_min"],
-                price_max=r["price_max"],
-                currency=r["currency"],
-                in_stock=r["in_stock"],
-                image_url=r["image_url"],
-                image_alt=r["image_alt"],
-                created_at=r["created_at"],
-                score=r.get("rank"),
-            )
-            for r in page
-        ]
+        hits = [card_from_row(r, score=r.get("rank")) for r in page]
         return SearchResult(
             results=hits,
             total=total,

@@ -15,7 +15,7 @@ from django.db.models import Prefetch
 
 from apps.catalog import search as catalog_search
 from apps.catalog.models import Category, Product, ProductSearchEntry, Variant
-from apps.catalog.search import SearchParams, SearchResult
+from apps.catalog.search import CARD_FIELDS, ProductCard, SearchParams, SearchResult, card_from_row
 from nexuscart.errors import ApplicationError, NotFound
 
 _STEPLEN = Category.steplen
@@ -241,24 +241,6 @@ def product_detail_get(*, slug: str) -> ProductDetail:
 
 
 # --- Listings (cursor-paginated, from the read model) ----------------------------------------
-@dataclass(frozen=True)
-class ProductCard:
-    id: int
-    slug: str
-    name: str
-    category_id: int
-    category_path: str
-    price_min: int | None
-    price_max: int | None
-    currency: str
-    in_stock: bool
-    image_url: str
-    image_alt: str
-    created_at: datetime
-
-    @property
-    def url(self) -> str:
-        return f"/p/{self.slug}/"
 
 
 @dataclass(frozen=True)
@@ -273,37 +255,6 @@ LIST_SORTS = {
     "-price": ("-price_min", "-product_id"),
     "name": ("name", "product_id"),
 }
-_CARD_FIELDS = (
-    "product_id",
-    "name",
-    "category_id",
-    "category_path",
-    "price_min",
-    "price_max",
-    "currency",
-    "in_stock",
-    "image_url",
-    "image_alt",
-    "created_at",
-    "product__slug",
-)
-
-
-def _card(row: dict) -> ProductCard:
-    return ProductCard(
-        id=row["product_id"],
-        slug=row["product__slug"],
-        name=row["name"],
-        category_id=row["category_id"],
-        category_path=row["category_path"],
-        price_min=row["price_min"],
-        price_max=row["price_max"],
-        currency=row["currency"],
-        in_stock=row["in_stock"],
-        image_url=row["image_url"],
-        image_alt=row["image_alt"],
-        created_at=row["created_at"],
-    )
 
 
 def _encode_cursor(values: list) -> str:
@@ -357,7 +308,7 @@ def product_list(
         column = order[0].lstrip("-")
         op = "lt" if order[0].startswith("-") else "gt"
         rows = rows.filter(Q(**{f"{column}__{op}": key}) | Q(**{column: key, f"product_id__{op}": last_id}))
-    page = [_card(r) for r in rows.order_by(*order).values(*_CARD_FIELDS)[: limit + 1]]
+    page = [card_from_row(r) for r in rows.order_by(*order).values(*CARD_FIELDS)[: limit + 1]]
     next_cursor = None
     if len(page) > limit:
         page = page[:limit]
@@ -371,9 +322,9 @@ def product_featured_list(*, limit: int = 8) -> list[ProductCard]:
     rows = (
         ProductSearchEntry.objects.filter(is_active=True, product__is_featured=True)
         .order_by("-created_at", "-product_id")
-        .values(*_CARD_FIELDS)[:limit]
+        .values(*CARD_FIELDS)[:limit]
     )
-    return [_card(r) for r in rows]
+    return [card_from_row(r) for r in rows]
 
 
 # --- Search ----------------------------------------------------------------------------------
