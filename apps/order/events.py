@@ -6,9 +6,35 @@ Every status transition publishes one event; the aggregate is the order (Kafka k
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from nexuscart.events import DomainEvent
+
+
+class OrderStatus(StrEnum):
+    """The order's states: the one vocabulary other contexts use instead of spelling strings."""
+
+    CREATED = "CREATED"
+    AWAITING_PAYMENT = "AWAITING_PAYMENT"
+    PAID = "PAID"
+    SHIPPED = "SHIPPED"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+    PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"
+    REFUNDED = "REFUNDED"
+
+
+#: A payment may be started or confirmed.
+PAYABLE: frozenset[OrderStatus] = frozenset({OrderStatus.CREATED, OrderStatus.AWAITING_PAYMENT})
+#: The shopper, staff or the payment-timeout sweep may cancel.
+CANCELLABLE: frozenset[OrderStatus] = frozenset({OrderStatus.CREATED, OrderStatus.AWAITING_PAYMENT})
+#: Money was captured and some of it is still refundable.
+REFUNDABLE: frozenset[OrderStatus] = frozenset(
+    {OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED, OrderStatus.PARTIALLY_REFUNDED}
+)
+#: Money was captured at some point (refunded or not).
+PAID_STATUSES: frozenset[OrderStatus] = REFUNDABLE | {OrderStatus.REFUNDED}
 
 
 @dataclass(frozen=True)

@@ -13,22 +13,16 @@ from __future__ import annotations
 from django.db import models
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from apps.order import events
 
-class OrderStatus(models.TextChoices):
-    CREATED = "CREATED"
-    AWAITING_PAYMENT = "AWAITING_PAYMENT"
-    PAID = "PAID"
-    SHIPPED = "SHIPPED"
-    COMPLETED = "COMPLETED"
-    CANCELLED = "CANCELLED"
-    PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"
-    REFUNDED = "REFUNDED"
-
+# Django choices built from the one vocabulary in events.py (members compare equal to their strings).
+OrderStatus = models.TextChoices("OrderStatus", [(s.name, s.value) for s in events.OrderStatus])
 
 S = OrderStatus
-PAYABLE = [S.CREATED, S.AWAITING_PAYMENT]
-CANCELLABLE = [S.CREATED, S.AWAITING_PAYMENT]
-REFUNDABLE = [S.PAID, S.SHIPPED, S.COMPLETED, S.PARTIALLY_REFUNDED]
+# django-fsm wants lists of sources; sorted so the transition graph is stable.
+PAYABLE = sorted(events.PAYABLE)
+CANCELLABLE = sorted(events.CANCELLABLE)
+REFUNDABLE = sorted(events.REFUNDABLE)
 
 
 class Order(ConcurrentTransitionMixin, models.Model):
