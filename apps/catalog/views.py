@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from rest_framework.exceptions import ValidationError
 
 from apps.catalog import selectors
 from apps.catalog.api.params import search_params_from
-from apps.catalog.search import SORTS
+from apps.catalog.search import MAX_PAGE_SIZE, MAX_RESULT_WINDOW, SORTS
 from nexuscart.errors import ApplicationError, NotFound
 
 SORT_LABELS = {
@@ -35,15 +37,48 @@ def _bad_request(request: HttpRequest, exc: Exception) -> HttpResponse:
     return response if response.status_code == 400 else HttpResponseBadRequest(detail)
 
 
+def _page_number(raw: str | None) -> int | None:
+    """A page number from the query string; anything but a positive whole number means page 1."""
+    try:
+        page = int(raw or "1")
+    except ValueError:
+        return None
+    return page if page >= 1 else None
+
+
+def _page_size(query) -> int:
+    try:
+        return max(1, min(MAX_PAGE_SIZE, int(query.get("page_size") or 24)))
+    except ValueError:
+        return 24
+
+
 def _listing(request: HttpRequest, *, category: selectors.CategoryNode | None, template: str) -> HttpResponse:
     tree = selectors.category_tree_get()
+    query = request.GET.copy()
+    if "page" in query and _page_number(query.get("page")) is None:
+        # ?page=abc or ?page=0: the first page, not an error page (links in the wild get mangled).
+        query["page"] = "1"
     try:
-        params = search_params_from(request.GET, tree=tree, category_id=category.id if category else None)
+        params = search_params_from(query, tree=tree, category_id=category.id if category else None)
     except (ValidationError, ApplicationError) as exc:
+        if isinstance(exc, ValidationError) and isinstance(exc.detail, dict) and "page" in exc.detail:
+            # Beyond the result window: the deepest page that can be shown (then, if the results
+            # are fewer, the redirect below brings the shopper to the last one).
+            query["page"] = str(max(1, MAX_RESULT_WINDOW // _page_size(query)))
+            return redirect(f"{request.path}?{query.urlencode()}")
         return _bad_request(request, exc)
+    if not params.q and params.sort == "relevance":
+        # Without a search term "Best match" means nothing: listings show the newest first, and
+        # the sort box offers exactly the order that was applied.
+        params = replace(params, sort="newest")
     if category is None and params.category_id is not None:
         category = tree.by_id[params.category_id]
     result = selectors.product_search(params=params)
+    if result.pages and params.page > result.pages:
+        # ?page=99 of 23: the last page (one redirect) instead of "545 products" over an empty list.
+        query["page"] = str(result.pages)
+        return redirect(f"{request.path}?{query.urlencode()}")
     context = {
         "category": category,
         "breadcrumbs": tree.ancestors(category) if category else [],
