@@ -47,6 +47,21 @@ class Stock(models.Model):
         return self.on_hand - self.reserved
 
 
+class KnownSku(models.Model):
+    """A SKU the catalog announced (catalog.SkuCreated). Inventory keeps its own list so it can tell a
+    real SKU from a typo without asking the catalog, which sits above it in the context layers."""
+
+    sku = models.CharField(max_length=64, primary_key=True)
+    product_id = models.BigIntegerField(null=True, blank=True)
+    announced_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "known SKU"
+
+    def __str__(self) -> str:
+        return self.sku
+
+
 class SkuPolicy(models.Model):
     """Per-SKU settings: the low-stock threshold and whether the current dip was already announced."""
 

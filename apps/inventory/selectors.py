@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import F, Sum
 
-from apps.inventory.models import LedgerEntry, Reservation, ReservationLine, SkuPolicy, Stock
+from apps.inventory.models import KnownSku, LedgerEntry, Reservation, ReservationLine, SkuPolicy, Stock
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,11 @@ def availability_get_many(*, skus: Iterable[str]) -> dict[str, int]:
 
 def availability_get(*, sku: str) -> int | None:
     return availability_get_many(skus=[sku]).get(sku)
+
+
+def sku_is_known(*, sku: str) -> bool:
+    """Announced by the catalog (catalog.SkuCreated), or already stocked (bulk set by a seed or import)."""
+    return KnownSku.objects.filter(sku=sku).exists() or Stock.objects.filter(sku=sku).exists()
 
 
 _VERSIONED_AVAILABILITY_SQL = """

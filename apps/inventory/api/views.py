@@ -8,10 +8,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.catalog import selectors as catalog_selectors
-from apps.inventory import selectors, services
+from apps.inventory import services
 from apps.inventory.models import LedgerEntry
-from nexuscart.errors import NotFound
 
 
 class StrictInteger(serializers.IntegerField):
@@ -22,7 +20,10 @@ class StrictInteger(serializers.IntegerField):
 
 
 class StaffStockAdjustApi(APIView):
-    """POST /api/v1/staff/inventory/{sku}/adjust {delta, reason, warehouse?, kind?}: a receipt or correction."""
+    """POST /api/v1/staff/inventory/{sku}/adjust {delta, reason, warehouse?, kind?}: a receipt or correction.
+
+    An unknown SKU (never announced by the catalog, never stocked) answers 404 `unknown_sku`.
+    """
 
     permission_classes = [IsAdminUser]
 
@@ -37,8 +38,6 @@ class StaffStockAdjustApi(APIView):
     def post(self, request: Request, sku: str) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        if selectors.availability_get(sku=sku) is None and catalog_selectors.sku_get(sku=sku) is None:
-            raise NotFound(f"No SKU {sku!r}.", code="unknown_sku")
         available = services.stock_adjust(
             sku=sku,
             delta=data.validated_data["delta"],

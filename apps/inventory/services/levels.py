@@ -1,0 +1,120 @@
+"""What every stock write shares: ledger rows, the summed level per SKU, StockLevelChanged / LowStock
+events, low-stock flags and the hot-path Redis copy refreshed after commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from apps.inventory import cache
+from apps.inventory.events import LowStock, StockLevelChanged
+from apps.inventory.models import LedgerEntry, ReservationLine, SkuPolicy, Stock
+from apps.inventory.selectors import availability_versioned_get_many, stock_skus_list
+from nexuscart.outbox import publish
+
+
+def ledger_entry(
+    stock: Stock | ReservationLine,
+    *,
+    warehouse_code: str,
+    kind: str,
+    d_on_hand: int,
+    d_reserved: int,
+    actor: str,
+    reason: str,
+    reference: str = "",
+) -> LedgerEntry:
+    return LedgerEntry(
+        # A Stock row or a ReservationLine (which names its stock row).
+        stock_id=stock.id if isinstance(stock, Stock) else stock.stock_id,
+        sku=stock.sku,
+        warehouse_code=warehouse_code,
+        kind=kind,
+        delta_on_hand=d_on_hand,
+        delta_reserved=d_reserved,
+        actor=actor[:200],
+        reason=reason[:500],
+        reference=reference[:100],
+    )
+
+
+# One round trip per SKU: the summed level, and the low-stock flag flipped only when the SKU
+# crosses its threshold (so a run of sales below it raises one alert; rising above re-arms it).
+_LEVEL_AND_LOW_STOCK_SQL = """
+WITH level AS (
+    SELECT COALESCE(SUM(s.on_hand), 0) AS on_hand, COALESCE(SUM(s.reserved), 0) AS reserved
+    FROM inventory_stock s JOIN inventory_warehouse w ON w.id = s.warehouse_id AND w.active
+    WHERE s.sku = %(sku)s
+), flip AS (
+    UPDATE inventory_skupolicy p SET low_stock_alerted = (p.low_stock_threshold >= level.on_hand - level.reserved)
+    FROM level
+    WHERE p.sku = %(sku)s AND p.low_stock_alerted <> (p.low_stock_threshold >= level.on_hand - level.reserved)
+    RETURNING p.low_stock_alerted, p.low_stock_threshold
+)
+SELECT level.on_hand, level.reserved, flip.low_stock_alerted, flip.low_stock_threshold
+FROM level LEFT JOIN flip ON true
+"""
+
+
+_LEVELS_SQL = """
+SELECT s.sku, SUM(s.on_hand), SUM(s.reserved)
+FROM inventory_stock s JOIN inventory_warehouse w ON w.id = s.warehouse_id AND w.active
+WHERE s.sku = ANY(%s) GROUP BY s.sku
+"""
+
+_LOW_STOCK_FLIP_MANY_SQL = """
+UPDATE inventory_skupolicy p SET low_stock_alerted = (p.low_stock_threshold >= v.available)
+FROM unnest(%s::varchar[], %s::bigint[]) AS v(sku, available)
+WHERE p.sku = v.sku AND p.low_stock_alerted <> (p.low_stock_threshold >= v.available)
+RETURNING p.sku, p.low_stock_alerted, p.low_stock_threshold
+"""
+
+
+def _levels_and_flips(skus: list[str]) -> tuple[dict[str, tuple[int, int]], dict[str, int]]:
+    """({sku: (on_hand, reserved)}, {sku: threshold} for SKUs that just crossed into low stock)."""
+    with connection.cursor() as cursor:
+        if len(skus) == 1:
+            cursor.execute(_LEVEL_AND_LOW_STOCK_SQL, {"sku": skus[0]})
+            on_hand, reserved, alerted, threshold = cursor.fetchone()
+            return {skus[0]: (int(on_hand), int(reserved))}, ({skus[0]: int(threshold)} if alerted else {})
+        cursor.execute(_LEVELS_SQL, [skus])
+        levels = {sku: (int(on_hand), int(reserved)) for sku, on_hand, reserved in cursor.fetchall()}
+        cursor.execute(
+            _LOW_STOCK_FLIP_MANY_SQL, [list(levels), [on_hand - reserved for on_hand, reserved in levels.values()]]
+        )
+        return levels, {sku: int(threshold) for sku, alerted, threshold in cursor.fetchall() if alerted}
+
+
+def stock_changed(skus: Iterable[str], *, kind: str, reference: str = "") -> None:
+    """Events, low-stock alerts and (after commit) the hot-path cache for every touched SKU."""
+    touched = sorted(set(skus))
+    if not touched:
+        return
+    levels, crossed = _levels_and_flips(touched)
+    for sku, (on_hand, reserved) in levels.items():
+        available = on_hand - reserved
+        publish(
+            StockLevelChanged(
+                sku=sku, available=available, on_hand=on_hand, reserved=reserved, kind=kind, reference=reference
+            )
+        )
+        if sku in crossed:
+            publish(LowStock(sku=sku, available=available, threshold=crossed[sku]))
+    transaction.on_commit(lambda: availability_cache_refresh(skus=touched))
+
+
+def availability_cache_refresh(*, skus: Iterable[str] | None = None) -> int:
+    """Re-read the committed availability (with its event version) and store it for the hot path."""
+    wanted = list(skus) if skus is not None else stock_skus_list()
+    levels = availability_versioned_get_many(skus=wanted)
+    cache.store(levels)
+    return len(levels)
+
+
+def ensure_policies(skus: Iterable[str]) -> None:
+    SkuPolicy.objects.bulk_create(
+        [SkuPolicy(sku=s, low_stock_threshold=settings.INVENTORY_DEFAULT_LOW_STOCK_THRESHOLD) for s in skus],
+        ignore_conflicts=True,
+    )

@@ -1,0 +1,252 @@
+"""Try / confirm / release of checkout reservations, and the expiry sweep.
+
+- `stock_reserve` (try) moves units from available to reserved with conditional UPDATEs
+  (`reserved = reserved + n WHERE on_hand >= reserved + n`), which PostgreSQL re-checks after
+  waiting for a concurrent writer's row lock, so no interleaving can take availability below 0
+  (and the CHECK constraints refuse it anyway);
+- `stock_confirm` (payment) takes the units out of the building: on_hand -= n, reserved -= n;
+- `stock_release` (cancel, expiry) gives them back: reserved -= n.
+Each is idempotent on the reservation's status (conditional UPDATE of that row), so two sweeps
+or a retried event never release or confirm twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.inventory.models import LedgerEntry, Reservation, ReservationLine, Stock
+from apps.inventory.services.levels import ledger_entry, stock_changed
+from nexuscart.errors import Conflict, Unprocessable
+
+ALLOCATION_RULE = "one warehouse that can fill the line, else split; priority, then most available"
+
+
+@dataclass(frozen=True)
+class ReservationLineSnapshot:
+    sku: str
+    warehouse_code: str
+    quantity: int
+    allocation_rule: str
+
+
+@dataclass(frozen=True)
+class ReservationSnapshot:
+    reference: str
+    status: str
+    expires_at: datetime | None
+    lines: tuple[ReservationLineSnapshot, ...]
+
+
+# The common case in one statement: the first warehouse (by priority, then most available) that
+# can fill the whole line. The outer WHERE is re-checked by PostgreSQL against the row version
+# that wins any concurrent update, so it can never reserve more than is there.
+_RESERVE_FROM_ONE_WAREHOUSE_SQL = """
+UPDATE inventory_stock SET reserved = reserved + %(n)s, updated_at = now()
+WHERE id = (
+    SELECT s.id FROM inventory_stock s JOIN inventory_warehouse w ON w.id = s.warehouse_id AND w.active
+    WHERE s.sku = %(sku)s AND s.on_hand - s.reserved >= %(n)s
+    ORDER BY w.priority, s.on_hand - s.reserved DESC, s.id
+    LIMIT 1
+) AND on_hand - reserved >= %(n)s
+RETURNING id, (SELECT code FROM inventory_warehouse WHERE id = warehouse_id)
+"""
+
+
+def reserve_sku(reservation: Reservation, *, sku: str, quantity: int, actor: str, reason: str, kind: str) -> None:
+    """Reserve `quantity` of `sku`: from one warehouse that can fill the line (priority, then most
+    available), else split across warehouses in the same order; or raise insufficient_stock."""
+    with connection.cursor() as cursor:
+        cursor.execute(_RESERVE_FROM_ONE_WAREHOUSE_SQL, {"n": quantity, "sku": sku})
+        row = cursor.fetchone()
+    if row is not None:
+        stock_id, warehouse_code = row
+        ReservationLine.objects.create(
+            reservation=reservation,
+            stock_id=stock_id,
+            sku=sku,
+            warehouse_code=warehouse_code,
+            quantity=quantity,
+            allocation_rule=ALLOCATION_RULE,
+        )
+        ledger_entry(
+            Stock(id=stock_id, sku=sku),
+            warehouse_code=warehouse_code,
+            kind=kind,
+            d_on_hand=0,
+            d_reserved=quantity,
+            actor=actor,
+            reason=reason,
+            reference=reservation.reference,
+        ).save()
+        return
+    _reserve_split(reservation, sku=sku, quantity=quantity, actor=actor, reason=reason, kind=kind)
+
+
+def _reserve_split(reservation: Reservation, *, sku: str, quantity: int, actor: str, reason: str, kind: str) -> None:
+    need = quantity
+    candidates = list(
+        Stock.objects.filter(sku=sku, warehouse__active=True)
+        .annotate(free=F("on_hand") - F("reserved"))
+        .order_by("warehouse__priority", "-free", "id")
+        .values_list("id", "warehouse__code", "free")
+    )
+    lines, entries = [], []
+    for stock_id, warehouse_code, free in candidates:
+        # A concurrent checkout may have taken some since we looked: retry on this row with what is left.
+        while need > 0 and free > 0:
+            take = min(need, free)
+            if Stock.objects.filter(id=stock_id, on_hand__gte=F("reserved") + take).update(
+                reserved=F("reserved") + take
+            ):
+                stock = Stock(id=stock_id, sku=sku)
+                lines.append(
+                    ReservationLine(
+                        reservation=reservation,
+                        stock_id=stock_id,
+                        sku=sku,
+                        warehouse_code=warehouse_code,
+                        quantity=take,
+                        allocation_rule=ALLOCATION_RULE,
+                    )
+                )
+                entries.append(
+                    ledger_entry(
+                        stock,
+                        warehouse_code=warehouse_code,
+                        kind=kind,
+                        d_on_hand=0,
+                        d_reserved=take,
+                        actor=actor,
+                        reason=reason,
+                        reference=reservation.reference,
+                    )
+                )
+                need -= take
+                break
+            free = Stock.objects.filter(id=stock_id).values_list(F("on_hand") - F("reserved"), flat=True).first() or 0
+        if need == 0:
+            break
+    if need > 0:
+        raise Conflict(
+            f"Not enough stock for {sku}: {quantity} requested, {quantity - need} available.",
+            code="insufficient_stock",
+            extra={"sku": sku, "requested": quantity, "available": quantity - need},
+        )
+    ReservationLine.objects.bulk_create(lines)
+    LedgerEntry.objects.bulk_create(entries)
+
+
+@transaction.atomic(savepoint=False)  # an error fails the caller's whole transaction anyway
+def stock_reserve(
+    *, reference: str, lines: dict[str, int], actor: str, ttl: timedelta | None = None, reason: str = "checkout"
+) -> ReservationSnapshot:
+    """Try: hold units for `reference` (e.g. "order:<id>") or raise Conflict(insufficient_stock), all or nothing."""
+    if not lines or any(not isinstance(q, int) or isinstance(q, bool) or q <= 0 for q in lines.values()):
+        raise Unprocessable("Every reserved quantity must be a positive integer.", code="invalid_quantity")
+    ttl = ttl if ttl is not None else timedelta(minutes=settings.INVENTORY_RESERVATION_TTL_MINUTES)
+    reservation = Reservation.objects.create(reference=reference, expires_at=timezone.now() + ttl, actor=actor[:200])
+    # A fixed SKU order keeps concurrent multi-line checkouts from deadlocking on each other's rows.
+    for sku in sorted(lines):
+        reserve_sku(
+            reservation, sku=sku, quantity=lines[sku], actor=actor, reason=reason, kind=LedgerEntry.Kind.RESERVE
+        )
+    stock_changed(lines, kind=LedgerEntry.Kind.RESERVE, reference=reference)
+    return _snapshot(reservation)
+
+
+def _snapshot(reservation: Reservation) -> ReservationSnapshot:
+    return ReservationSnapshot(
+        reference=reservation.reference,
+        status=reservation.status,
+        expires_at=reservation.expires_at,
+        lines=tuple(
+            ReservationLineSnapshot(line.sku, line.warehouse_code, line.quantity, line.allocation_rule)
+            for line in reservation.lines.order_by("id")
+        ),
+    )
+
+
+def _close(reference: str, *, to_status: str) -> list[ReservationLine] | None:
+    """Move a PENDING reservation to `to_status`; None if someone else already closed it (or none exists)."""
+    closed = Reservation.objects.filter(reference=reference, status=Reservation.Status.PENDING).update(
+        status=to_status, closed_at=timezone.now()
+    )
+    if not closed:
+        return None
+    return list(ReservationLine.objects.filter(reservation__reference=reference).order_by("stock_id"))
+
+
+@transaction.atomic(savepoint=False)  # an error fails the caller's whole transaction anyway
+def stock_release(*, reference: str, actor: str, reason: str) -> bool:
+    """Give a pending reservation's units back. False (and no change) when it is not pending."""
+    lines = _close(reference, to_status=Reservation.Status.RELEASED)
+    if lines is None:
+        return False
+    entries = []
+    for line in lines:
+        if line.quantity:
+            Stock.objects.filter(id=line.stock_id).update(reserved=F("reserved") - line.quantity)
+            entries.append(
+                ledger_entry(
+                    line,
+                    warehouse_code=line.warehouse_code,
+                    kind=LedgerEntry.Kind.RELEASE,
+                    d_on_hand=0,
+                    d_reserved=-line.quantity,
+                    actor=actor,
+                    reason=reason,
+                    reference=reference,
+                )
+            )
+    LedgerEntry.objects.bulk_create(entries)
+    stock_changed((line.sku for line in lines), kind=LedgerEntry.Kind.RELEASE, reference=reference)
+    return True
+
+
+@transaction.atomic(savepoint=False)  # an error fails the caller's whole transaction anyway
+def stock_confirm(*, reference: str, actor: str, reason: str) -> bool:
+    """Payment arrived: the reserved units leave stock. False (and no change) when not pending."""
+    lines = _close(reference, to_status=Reservation.Status.CONFIRMED)
+    if lines is None:
+        return False
+    entries = []
+    for line in lines:
+        if line.quantity:
+            Stock.objects.filter(id=line.stock_id).update(
+                reserved=F("reserved") - line.quantity, on_hand=F("on_hand") - line.quantity
+            )
+            entries.append(
+                ledger_entry(
+                    line,
+                    warehouse_code=line.warehouse_code,
+                    kind=LedgerEntry.Kind.CONFIRM,
+                    d_on_hand=-line.quantity,
+                    d_reserved=-line.quantity,
+                    actor=actor,
+                    reason=reason,
+                    reference=reference,
+                )
+            )
+    LedgerEntry.objects.bulk_create(entries)
+    stock_changed((line.sku for line in lines), kind=LedgerEntry.Kind.CONFIRM, reference=reference)
+    return True
+
+
+def reservation_sweep_expired(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Release pending reservations past their expiry. Safe to run concurrently: each is released once."""
+    cutoff = now or timezone.now()
+    references = list(
+        Reservation.objects.filter(status=Reservation.Status.PENDING, expires_at__lt=cutoff)
+        .order_by("expires_at")
+        .values_list("reference", flat=True)[:limit]
+    )
+    return sum(
+        stock_release(reference=ref, actor="system:reservation-sweep", reason="reservation expired")
+        for ref in references
+    )
