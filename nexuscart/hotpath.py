@@ -24,6 +24,7 @@ import jwt
 import redis.asyncio as aioredis
 from django.conf import settings
 
+from nexuscart import client_ip
 from nexuscart.errors import PROBLEM_CONTENT_TYPE, problem
 
 MAX_BODY_BYTES = 64 * 1024
@@ -182,7 +183,7 @@ class HotRouter:
                 query=parse_qs(scope.get("query_string", b"").decode("latin-1")),
                 body=body,
                 params=params,
-                client_ip=(scope.get("client") or ("", 0))[0],
+                client_ip=client_ip.from_scope(scope),
             )
             response = await handler(request)
         except HotError as exc:

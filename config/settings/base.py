@@ -232,6 +232,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Addresses (CIDRs) of our own proxies: only the X-Forwarded-For hops they add are believed,
+# the client is the right-most hop outside them (nexuscart/client_ip.py). Empty: the socket peer.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 # --- Per-context settings: each bounded context owns its block in config/settings/contexts/ ---
 from config.settings.contexts.catalog import *  # noqa: E402, F403
