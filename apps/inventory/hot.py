@@ -59,11 +59,4 @@ async def inventory_read(request: HotRequest) -> HotResponse:
     return ok({"sku": sku, "available": max(0, available)}, headers={"cache-control": "max-age=1"})
 
 
-async def hot_noop(request: HotRequest) -> HotResponse:
-    """The cheapest possible hot route: the benchmark's yardstick for the inventory read."""
-    return ok({"ok": True})
-
-
 ROUTES = [HotRoute("GET", r"^/api/v1/inventory/(?P<sku>[A-Za-z0-9._\-]{1,64})$", inventory_read)]
-if settings.BENCH_ENDPOINTS:
-    ROUTES.append(HotRoute("GET", r"^/api/v1/bench/noop$", hot_noop))

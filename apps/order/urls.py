@@ -1,6 +1,5 @@
 """Routes of the order context: API under api/v1/, storefront pages at the top."""
 
-from django.conf import settings
 from django.urls import path
 
 from apps.order import views
@@ -30,6 +29,3 @@ urlpatterns = [
     path("orders/<int:order_id>/", views.order_detail_page, name="order-detail"),
     path("orders/<int:order_id>/cancel/", views.order_cancel_action, name="order-cancel"),
 ]
-
-if settings.BENCH_ENDPOINTS:
-    urlpatterns.append(path("api/v1/bench/orders-naive", api.NaiveOrderCreateApi.as_view(), name="bench-naive"))

@@ -135,14 +135,8 @@ async def reservation_status(request: HotRequest) -> HotResponse:
     )
 
 
-async def bench_ping(request: HotRequest) -> HotResponse:
-    return ok({"ok": True})
-
-
 ROUTES = [
     HotRoute("POST", r"^/api/v1/flash-sales/(?P<campaign_id>[0-9]{1,18})/token$", issue_token),
     HotRoute("POST", r"^/api/v1/flash-sales/(?P<campaign_id>[0-9]{1,18})/purchase$", purchase),
     HotRoute("GET", r"^/api/v1/flash-sales/reservations/(?P<reservation_id>[0-9]{1,20})$", reservation_status),
 ]
-if settings.FLASH_SALE_BENCH_ENDPOINTS:
-    ROUTES.append(HotRoute("GET", r"^/api/v1/flash-sales/_bench/ping$", bench_ping))

@@ -4,7 +4,6 @@ The flash-sale token, purchase and reservation-status endpoints are not here: th
 layer serves them (apps/promotion/hot.py) before a request reaches Django.
 """
 
-from django.conf import settings
 from django.urls import path
 
 from apps.promotion import views
@@ -25,8 +24,3 @@ urlpatterns: list = [
     path("flash-sales/", views.flash_sale_list, name="flash-sales"),
     path("flash-sales/<int:campaign_id>/", views.flash_sale_detail, name="flash-sale"),
 ]
-
-if settings.FLASH_SALE_BENCH_ENDPOINTS:
-    from apps.promotion import bench_views
-
-    urlpatterns.append(path("api/v1/flash-sales/_bench/naive-purchase", bench_views.naive_purchase))

@@ -28,11 +28,11 @@ from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
+from apps.bench.naive_flash_sale import PURCHASE_TABLE, STOCK_TABLE  # noqa: E402
 from apps.catalog import services as catalog_services  # noqa: E402
 from apps.inventory import services as inventory_services  # noqa: E402
 from apps.order import selectors as order_selectors  # noqa: E402
 from apps.promotion import flashsale, selectors, services  # noqa: E402
-from apps.promotion.bench_views import PURCHASE_TABLE, STOCK_TABLE  # noqa: E402
 from apps.promotion.worker import ReservationWorker  # noqa: E402
 
 P99_LIMIT_MS = 50.0

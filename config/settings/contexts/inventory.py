@@ -14,6 +14,3 @@ INVENTORY_BEAT_SCHEDULE = {
     "inventory-reservation-sweep": {"task": "apps.inventory.tasks.sweep_expired_reservations", "schedule": 60.0},
     "inventory-cache-refresh": {"task": "apps.inventory.tasks.refresh_availability_cache", "schedule": 300.0},
 }
-
-# Extra routes used only by scripts/bench (a trivial hot endpoint, the naive checkout baseline).
-BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)

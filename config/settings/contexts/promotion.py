@@ -26,10 +26,6 @@ FLASH_SALE_WARMUP_LEAD_SECONDS = env.int("FLASH_SALE_WARMUP_LEAD_SECONDS", defau
 FLASH_SALE_CLAIM_IDLE_MS = env.int("FLASH_SALE_CLAIM_IDLE_MS", default=30_000)
 FLASH_SALE_WORKER_BATCH = env.int("FLASH_SALE_WORKER_BATCH", default=100)
 
-# Benchmark-only endpoints (scripts/bench/flash_sale): the naive SELECT ... FOR UPDATE purchase
-# and a trivial hot endpoint. Never on in a real deployment.
-FLASH_SALE_BENCH_ENDPOINTS = env.bool("FLASH_SALE_BENCH_ENDPOINTS", default=False)
-
 PROMOTION_BEAT_SCHEDULE = {
     "flash-sale-tick": {"task": "apps.promotion.tasks.flash_sale_tick", "schedule": 5.0},
 }

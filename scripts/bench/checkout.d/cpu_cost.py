@@ -18,7 +18,7 @@ import uuid
 import django
 
 sys.path.insert(0, os.getcwd())
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.bench")  # routes the naive baseline
 django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402

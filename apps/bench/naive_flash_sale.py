@@ -1,6 +1,6 @@
 """The naive baseline for scripts/bench/flash_sale: Django + SELECT ... FOR UPDATE on one stock row.
 
-Only routed when FLASH_SALE_BENCH_ENDPOINTS is on. Same contract as the hot purchase (JWT,
+Routed only under config.settings.bench (apps.bench.urls). Same contract as the hot purchase (JWT,
 per-user limit, stock), done the way a first version would: one transaction that locks the row.
 The tables are created by the benchmark, not by migrations.
 
