@@ -11,10 +11,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.order import selectors as order_selectors
+from apps.order.events import PAID_STATUSES, PAYABLE, OrderStatus
 from apps.payment import selectors, services, testmode
 from nexuscart.errors import ApplicationError
-
-PAID_STATUSES = {"PAID", "SHIPPED", "COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED"}
 
 
 def _order_or_404(request: HttpRequest, order_id: int):
@@ -49,7 +48,7 @@ def pay(request: HttpRequest, order_id: int) -> HttpResponse:
             messages.error(request, exc.detail)
         return redirect("payment:pay", order_id=order.id)
     stripe_payment = None
-    if not test_mode and order.status == "AWAITING_PAYMENT" and settings.STRIPE_PUBLISHABLE_KEY:
+    if not test_mode and order.status == OrderStatus.AWAITING_PAYMENT and settings.STRIPE_PUBLISHABLE_KEY:
         try:
             stripe_payment = services.payment_create(order_id=order.id, user_id=request.user.pk, provider="stripe")
         except ApplicationError as exc:
@@ -60,7 +59,7 @@ def pay(request: HttpRequest, order_id: int) -> HttpResponse:
         {
             "order": order,
             "paid": order.status in PAID_STATUSES,
-            "payable": order.status in ("CREATED", "AWAITING_PAYMENT"),
+            "payable": order.status in PAYABLE,
             "test_mode": test_mode,
             "stripe_payment": stripe_payment,
             "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,

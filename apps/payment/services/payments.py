@@ -1,0 +1,145 @@
+"""Starting a payment: the provider's payment object for an order, test-mode pay, the PayPal return."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from django.conf import settings
+from django.db import transaction
+
+from apps.order import selectors as order_selectors
+from apps.order import services as order_services
+from apps.order.events import OrderStatus
+from apps.payment.models import Payment
+from apps.payment.providers import PROVIDERS, base, get_provider
+from apps.payment.selectors import PaymentSnapshot, payment_snapshot
+from apps.payment.services._common import ProviderRejected, lock_order, unavailable
+from apps.payment.services.webhooks import provider_event_apply, webhook_receive
+from nexuscart.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable
+
+
+def payment_create(
+    *, order_id: int, user_id: int, provider: str, return_url: str = "", cancel_url: str = ""
+) -> PaymentSnapshot:
+    """Create (or return the open) payment for the user's order at `provider`.
+
+    An open payment for the same provider and amount is returned as it is, so a double click or
+    a retried request never opens a second PaymentIntent; the provider call itself carries an
+    idempotency key derived from the order and the attempt number.
+    """
+    if provider not in PROVIDERS:
+        raise Unprocessable(f"Unknown payment provider {provider!r}.", code="unknown_provider")
+    if provider == "paypal" and not settings.PAYPAL_CLIENT_ID:
+        raise ServiceUnavailable("PayPal is not configured here.", code="payment_provider_not_configured")
+    with transaction.atomic():
+        lock_order(order_id)
+        order = order_selectors.order_get(order_id=order_id, user_id=user_id, with_history=False)
+        if order is None:
+            raise NotFound(f"No order {order_id}.", code="order_not_found")
+        if order.status == OrderStatus.CREATED:
+            order = order_services.order_mark_awaiting_payment(order_id=order.id, actor=f"user:{user_id}")
+        if order.status != OrderStatus.AWAITING_PAYMENT:
+            raise Conflict(
+                f"Order {order_id} is {order.status}; only an order awaiting payment can be paid.",
+                code="order_not_payable",
+                extra={"order_status": order.status},
+            )
+        open_payment = (
+            Payment.objects.filter(
+                order_id=order.id,
+                provider=provider,
+                status=Payment.Status.PENDING,
+                amount=order.total,
+                currency=order.currency,
+                cancel_requested_at__isnull=True,
+            )
+            .order_by("-attempt")
+            .first()
+        )
+        if open_payment is not None:
+            return payment_snapshot(open_payment)
+        attempt = (
+            Payment.objects.filter(order_id=order.id).order_by("-attempt").values_list("attempt", flat=True).first()
+            or 0
+        ) + 1
+        try:
+            created = get_provider(provider).create_payment(
+                order_id=order.id,
+                amount=order.total,
+                currency=order.currency,
+                idempotency_key=f"order-{order.id}-attempt-{attempt}",
+                return_url=return_url,
+                cancel_url=cancel_url,
+            )
+        except base.ProviderUnavailable as exc:
+            raise unavailable(exc) from exc
+        except base.ProviderError as exc:
+            raise ProviderRejected(str(exc)) from exc
+        payment = Payment.objects.create(
+            order_id=order.id,
+            user_id=order.user_id,
+            provider=provider,
+            provider_reference=created.reference,
+            status=Payment.Status.PENDING,
+            amount=order.total,
+            currency=order.currency,
+            attempt=attempt,
+            client_secret=created.client_secret or "",
+            approval_url=created.approval_url or "",
+        )
+        return payment_snapshot(payment)
+
+
+def payment_testmode_pay(*, order_id: int, user_id: int) -> PaymentSnapshot:
+    """TEST MODE: create the PaymentIntent, confirm it server-side against stripe-mock, and hand the
+    signed payment_intent.succeeded Stripe would send to our own webhook handler."""
+    from apps.payment import testmode
+    from apps.payment.providers.stripe_provider import StripeProvider
+
+    if not testmode.is_test_mode():
+        raise Conflict("Test mode is off (live Stripe keys are configured).", code="test_mode_off")
+    payment = payment_create(order_id=order_id, user_id=user_id, provider="stripe")
+    try:
+        StripeProvider().confirm_test_payment(reference=payment.provider_reference)
+    except base.ProviderUnavailable as exc:
+        raise unavailable(exc) from exc
+    except base.ProviderError as exc:
+        raise ProviderRejected(str(exc)) from exc
+    # stripe-mock answers from fixtures and sends nothing: the event is what Stripe would send for this intent.
+    event = testmode.stripe_event(
+        "payment_intent.succeeded",
+        testmode.payment_intent_object(
+            reference=payment.provider_reference, order_id=order_id, amount=payment.amount, currency=payment.currency
+        ),
+    )
+    body, headers = testmode.signed_stripe_delivery(event)
+    webhook_receive(provider="stripe", body=body, headers=headers)
+    return replace(payment, status=Payment.objects.get(id=payment.id).status)
+
+
+def paypal_return(*, order_id: int, user_id: int, token: str) -> PaymentSnapshot:
+    """The buyer came back from PayPal's approval page: capture (once) and apply the result."""
+    with transaction.atomic():
+        lock_order(order_id)
+        payment = (
+            Payment.objects.select_for_update()
+            .filter(order_id=order_id, user_id=user_id, provider="paypal", provider_reference=token)
+            .first()
+        )
+        if payment is None:
+            raise NotFound("No such PayPal payment for this order.", code="payment_not_found")
+        if payment.status == Payment.Status.PENDING:
+            event = base.WebhookEvent(
+                provider="paypal",
+                event_id=f"return:{token}",
+                kind=base.KIND_APPROVED,
+                provider_type="return.APPROVED",
+                payment_reference=token,
+                order_id=str(order_id),
+                amount=payment.amount,
+                currency=payment.currency,
+                payload={"return": True, "token": token},
+            )
+            provider_event_apply(event=event)
+        payment.refresh_from_db()
+        return payment_snapshot(payment)
