@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-import factory
-from django.contrib.auth import get_user_model
-
 from apps.catalog import services as catalog_services
 from apps.inventory import services as inventory_services
 from apps.user import services as user_services
+from tests.factories import UserFactory
 
-
-class UserFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = get_user_model()
-        skip_postgeneration_save = True
-
-    email = factory.LazyFunction(lambda: f"buyer-{uuid.uuid4().hex[:10]}@example.com")
-    password = factory.django.Password("correct-horse-battery")
-    is_active = True
+__all__ = ["UserFactory", "address_for", "sku_for_sale"]
 
 
 def address_for(user_id: int) -> int:

@@ -6,23 +6,13 @@ import random
 import uuid
 
 import factory
-from django.contrib.auth import get_user_model
 
 from apps.catalog import services as catalog_services
 from apps.inventory import services as inventory_services
 from apps.order import services as order_services
+from tests.factories import PASSWORD, UserFactory
 
-PASSWORD = "Correct-Horse-Battery-42"
-
-
-class UserFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = get_user_model()
-        skip_postgeneration_save = True
-
-    email = factory.LazyFunction(lambda: f"payer-{uuid.uuid4().hex[:10]}@example.com")
-    password = factory.django.Password(PASSWORD)
-    is_active = True
+__all__ = ["PASSWORD", "StaffFactory", "UserFactory", "awaiting_payment_order"]
 
 
 class StaffFactory(UserFactory):

@@ -14,14 +14,7 @@ from apps.catalog import services as catalog_services
 from apps.inventory import services as inventory_services
 from apps.promotion import services
 from apps.promotion.models import Coupon, DiscountCampaign
-
-
-class UserFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = get_user_model()
-
-    email = factory.Sequence(lambda n: f"shopper{n}-{uuid.uuid4().hex[:6]}@example.com")
-    password = factory.django.Password("pw-shopper-123")
+from tests.factories import UserFactory  # noqa: F401  (the promotion tests import it from here)
 
 
 def make_users(count: int) -> list:

@@ -4,25 +4,10 @@ from __future__ import annotations
 
 import factory
 
-from apps.user.models import Address, User
+from apps.user.models import Address
+from tests.factories import PASSWORD, UserFactory
 
-PASSWORD = "Correct-Horse-Battery-42"
-
-
-class UserFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = User
-        skip_postgeneration_save = True
-
-    email = factory.Sequence(lambda n: f"shopper{n}@example.com")
-    first_name = "Ada"
-    last_name = "Shopper"
-    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
-
-    @factory.post_generation
-    def _save_password(self, create: bool, extracted, **kwargs) -> None:
-        if create:
-            self.save(update_fields=["password"])
+__all__ = ["PASSWORD", "AddressFactory", "UserFactory"]
 
 
 class AddressFactory(factory.django.DjangoModelFactory):
