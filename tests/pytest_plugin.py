@@ -15,6 +15,8 @@ import redis as redis_lib
 from confluent_kafka import Message
 
 ROOT = Path(__file__).resolve().parent.parent
+# The real serving stack (edge + app servers of scripts/run) as the `real_stack` fixture.
+pytest_plugins = ["tests.stack"]
 
 
 @pytest.fixture
