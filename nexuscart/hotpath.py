@@ -24,7 +24,7 @@ import jwt
 import redis.asyncio as aioredis
 from django.conf import settings
 
-from nexuscart import client_ip
+from nexuscart import client_ip, jwt_keys
 from nexuscart.errors import PROBLEM_CONTENT_TYPE, problem
 
 MAX_BODY_BYTES = 64 * 1024
@@ -109,11 +109,8 @@ def authenticate(request: HotRequest) -> int:
         )
     jwt_settings = settings.SIMPLE_JWT
     try:
-        claims = jwt.decode(
-            token.strip(),
-            jwt_settings["SIGNING_KEY"],
-            algorithms=[jwt_settings["ALGORITHM"]],
-            options={"require": ["exp", "token_type", jwt_settings["USER_ID_CLAIM"]]},
+        claims = jwt_keys.decode(
+            token.strip(), options={"require": ["exp", "token_type", jwt_settings["USER_ID_CLAIM"]]}
         )
     except jwt.PyJWTError as exc:
         raise HotError(

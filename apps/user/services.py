@@ -18,6 +18,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken, Token
 
+from apps.user import lockout
 from apps.user.events import UserRegistered
 from apps.user.models import Address, User
 from apps.user.selectors import address_queryset
@@ -33,6 +34,14 @@ class InvalidCredentials(ApplicationError):
 
 class InvalidToken(ApplicationError):
     status_code, code, title = 401, "token_invalid", "Unauthorized"
+
+
+class LoginLocked(ApplicationError):
+    status_code, code, title = 429, "throttled", "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail, extra={"retry_after": retry_after})
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -203,6 +212,9 @@ def address_delete(*, user_id: int, address_id: int) -> None:
 def token_pair_obtain(*, email: str, password: str, request: HttpRequest | None = None) -> TokenPair:
     """Check the credentials and issue an access token and a refresh token (recorded as outstanding)."""
     user = authenticate(request, email=email.strip(), password=password)
+    locked = lockout.locked_decision(request)
+    if locked is not None:
+        raise LoginLocked("Too many failed sign-ins; try again later.", retry_after=locked.retry_after_seconds)
     if user is None or not user.is_active:
         raise InvalidCredentials("No active account has these credentials.")
     refresh = RefreshToken.for_user(user)

@@ -52,6 +52,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "apps.user.lockout.LoginLockoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
@@ -90,17 +91,28 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "user.User"
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6380/0")
+# Every Redis client (nexuscart/redis.py) gives up after these many seconds: a stalled Redis
+# fails requests fast (503) instead of hanging them. The async timeout is the request path's.
+REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=1.0)
+REDIS_TIMEOUT = env.float("REDIS_TIMEOUT", default=2.0)
+REDIS_ASYNC_TIMEOUT = env.float("REDIS_ASYNC_TIMEOUT", default=1.0)
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="nc"),
-        "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "SOCKET_CONNECT_TIMEOUT": REDIS_CONNECT_TIMEOUT,
+            "SOCKET_TIMEOUT": REDIS_TIMEOUT,
+        },
     }
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses every password check of a locked-out account or address (failures only).
+    "apps.user.lockout.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
@@ -146,10 +158,15 @@ SIMPLE_JWT = {
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
     "ALGORITHM": "HS256",
-    "SIGNING_KEY": env("JWT_SIGNING_KEY", default=SECRET_KEY),
+    # Its own key, never SECRET_KEY, with a key id; the previous key verifies during a rotation
+    # (nexuscart/jwt_keys.py). Production refuses to start without JWT_SIGNING_KEY.
+    "SIGNING_KEY": env("JWT_SIGNING_KEY", default="insecure-local-only-jwt-key-change-me-0123456789abcdefghijkl"),
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
 }
+JWT_KEY_ID = env("JWT_KEY_ID", default="k1")
+JWT_PREVIOUS_SIGNING_KEY = env("JWT_PREVIOUS_SIGNING_KEY", default="")
+JWT_PREVIOUS_KEY_ID = env("JWT_PREVIOUS_KEY_ID", default="k0")
 SPECTACULAR_SETTINGS = {
     "TITLE": "NexusCart API",
     "DESCRIPTION": "Storefront, orders, payments and flash sales. Errors are RFC 9457 problem+json.",

@@ -48,11 +48,9 @@ def test_the_storefront_home_page_renders(client):
 
 
 def test_deploy_checks_pass_under_the_production_profile(manage_py, subprocess_env):
-    env = subprocess_env(
-        DJANGO_SETTINGS_MODULE="config.settings.production",
-        SECRET_KEY="a-long-random-production-secret-9f8e7d6c5b4a39281716151413121110",
-        ALLOWED_HOSTS="shop.example.com",
-    )
+    from nexuscart.tests.test_production_settings import PRODUCTION_ENV
+
+    env = subprocess_env(**PRODUCTION_ENV)
     result = subprocess.run(
         [*manage_py, "check", "--deploy", "--fail-level", "WARNING"], env=env, capture_output=True, timeout=120
     )

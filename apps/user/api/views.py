@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.user import selectors, services
-from apps.user.api.throttles import LoginAccountThrottle, LoginIPThrottle
+from apps.user.api.throttles import LoginIPThrottle, RefreshUserThrottle
 from apps.user.models import COUNTRIES, US_STATES
 
 NAME_MAX = 150
@@ -23,11 +24,12 @@ class TokenPairOutput(serializers.Serializer):
 
 
 class _PublicAuthView(APIView):
-    """Anonymous auth endpoints: no session (so no CSRF), throttled per IP and per email tried."""
+    """Anonymous auth endpoints: no session (so no CSRF), throttled per client address (wrong
+    passwords are limited per account and address by apps.user.lockout)."""
 
     authentication_classes = ()
     permission_classes = (AllowAny,)
-    throttle_classes = (LoginIPThrottle, LoginAccountThrottle)
+    throttle_classes = (LoginIPThrottle,)
 
     def get_authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
@@ -72,7 +74,10 @@ class TokenObtainApi(_PublicAuthView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        pair = services.token_pair_obtain(request=request._request, **data.validated_data)
+        try:
+            pair = services.token_pair_obtain(request=request._request, **data.validated_data)
+        except services.LoginLocked as exc:
+            raise Throttled(wait=exc.retry_after) from exc
         return Response({"access": pair.access, "refresh": pair.refresh})
 
 
@@ -81,7 +86,7 @@ class _RefreshInput(serializers.Serializer):
 
 
 class TokenRefreshApi(_PublicAuthView):
-    throttle_classes = (LoginIPThrottle,)
+    throttle_classes = (RefreshUserThrottle,)
 
     @extend_schema(
         request=_RefreshInput,
@@ -96,7 +101,7 @@ class TokenRefreshApi(_PublicAuthView):
 
 
 class LogoutApi(_PublicAuthView):
-    throttle_classes = (LoginIPThrottle,)
+    throttle_classes = (RefreshUserThrottle,)
 
     @extend_schema(request=_RefreshInput, responses={205: None, 401: PROBLEM}, summary="Blacklist a refresh token")
     def post(self, request: Request) -> Response:

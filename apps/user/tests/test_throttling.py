@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from apps.user.api.throttles import parse_rate
-from apps.user.tests.factories import PASSWORD
+from apps.user.tests.factories import PASSWORD, UserFactory
+from nexuscart.ratelimit import parse_rate
 
 TOKEN = "/api/v1/auth/token"
 WRONG = "wrong-password-0"
@@ -16,8 +16,10 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def rates(settings):
-    def set_rates(*, ip: str = "1000/m", account: str = "1000/m") -> None:
-        settings.AUTH_THROTTLE_RATES = {"auth_ip": ip, "auth_account": account}
+    def set_rates(*, ip: str = "1000/m", account: str = "1000/m", refresh: str = "1000/m") -> None:
+        settings.AUTH_THROTTLE_RATES = {"auth_ip": ip, "auth_refresh": refresh}
+        settings.AUTH_LOCKOUT_ACCOUNT_RATE = account
+        settings.AUTH_LOCKOUT_IP_RATE = "1000/m"
 
     return set_rates
 
@@ -119,12 +121,70 @@ def test_lockout_in_one_test_b(api, user, rates):
 
 
 @pytest.mark.parametrize(
-    ("rate", "parsed"), [("30/min", (30, 60)), ("10/15m", (10, 900)), ("5/h", (5, 3600)), ("1/2s", (1, 2))]
+    ("rate", "parsed"),
+    [
+        ("30/min", (0.5, 30)),
+        ("10/15m", (10 / 900, 10)),
+        ("5/h", (5 / 3600, 5)),
+        ("1/2s", (0.5, 1)),
+        ("100/s burst 300", (100.0, 300)),
+        ("100/s:300", (100.0, 300)),
+    ],
 )
 def test_rate_strings(rate, parsed):
     assert parse_rate(rate) == parsed
 
 
 def test_bad_rate_string_is_refused():
-    with pytest.raises(ValueError, match="bad throttle rate"):
+    with pytest.raises(ValueError, match="bad rate"):
         parse_rate("ten per minute")
+
+
+# --- issue 13 #5: limits that do not lock out real shoppers ------------------------------------
+
+
+def test_successful_sign_ins_never_count_towards_the_account_lockout(api, user, rates):
+    rates(account="2/m")
+
+    successes = [_login(api, user.email, password=PASSWORD).status_code for _ in range(6)]
+
+    assert successes == [200] * 6
+    assert _login(api, user.email).status_code == 401  # the budget is intact: a failure is a 401
+
+
+def test_failures_lock_the_account_but_not_another_account_on_the_same_address(api, user, rates):
+    rates(account="2/m")
+    other = UserFactory()
+    _login(api, user.email)
+    _login(api, user.email)
+
+    assert _login(api, user.email, password=PASSWORD).status_code == 429
+    assert _login(api, other.email, password=PASSWORD).status_code == 200
+
+
+def test_refresh_is_limited_per_user_of_the_token_not_per_address(api, rates):
+    rates(refresh="2/m")
+    alice, bob = UserFactory(), UserFactory()
+    pairs = {u.email: _login(api, u.email, password=PASSWORD).json() for u in (alice, bob)}
+
+    def refresh(email: str) -> int:
+        response = api.post("/api/v1/auth/token/refresh", {"refresh": pairs[email]["refresh"]}, format="json")
+        if response.status_code == 200:
+            pairs[email] = response.json()
+        return response.status_code
+
+    assert [refresh(alice.email) for _ in range(3)] == [200, 200, 429]
+    assert refresh(bob.email) == 200  # same address, another user: its own bucket
+
+
+def test_default_address_limit_lets_a_crowd_behind_one_nat_sign_in(api, settings):
+    """80 shoppers behind one carrier-NAT address, each registering and signing in once."""
+    statuses = []
+    for n in range(80):
+        email = f"nat-{n}@example.com"
+        statuses.append(
+            api.post("/api/v1/auth/register", {"email": email, "password": PASSWORD}, format="json").status_code
+        )
+        statuses.append(_login(api, email, password=PASSWORD).status_code)
+
+    assert set(statuses) == {200, 201}

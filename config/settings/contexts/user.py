@@ -48,13 +48,20 @@ SOCIALACCOUNT_PROVIDERS = {
     "openid_connect": {"OAUTH_PKCE_ENABLED": True, "APPS": oidc_apps(env("OIDC_PROVIDERS", default="[]"))},
 }
 
-# --- Brute-force protection of /api/v1/auth/* (apps.user.api.throttles) ------------------------
+# --- Brute-force protection (apps.user.api.throttles, apps.user.lockout) ----------------------
+# All on nexuscart.ratelimit's Redis token bucket; "N/period" refills N per period, burst N
+# ("100/s burst 300" for another burst). Client addresses come from nexuscart.client_ip.
 AUTH_THROTTLE_RATES = {
-    # One client address: many accounts, registrations and refreshes.
-    "auth_ip": env("AUTH_THROTTLE_IP_RATE", default="30/m"),
-    # One account (the email tried) from anywhere.
-    "auth_account": env("AUTH_THROTTLE_ACCOUNT_RATE", default="10/15m"),
+    # Every register / token attempt of one client address. Sized for carrier NAT: a sale's
+    # crowd may sign in from one address.
+    "auth_ip": env("AUTH_THROTTLE_IP_RATE", default="20/s burst 600"),
+    # Refresh and logout, per user of the presented refresh token (unknown tokens: per address).
+    "auth_refresh": env("AUTH_THROTTLE_REFRESH_RATE", default="30/m"),
 }
-# Proxies in front of the app whose X-Forwarded-For is believed (0: use the peer address).
-AUTH_THROTTLE_TRUSTED_PROXIES = env.int("AUTH_THROTTLE_TRUSTED_PROXIES", default=0)
+# Lockout on failures only (wrong passwords), for the API, the storefront and the admin alike.
+AUTH_LOCKOUT_ACCOUNT_RATE = env("AUTH_LOCKOUT_ACCOUNT_RATE", default="10/15m")
+AUTH_LOCKOUT_IP_RATE = env("AUTH_LOCKOUT_IP_RATE", default="100/m burst 300")
 AUTH_THROTTLE_KEY_PREFIX = env("AUTH_THROTTLE_KEY_PREFIX", default="authrl")
+# allauth's own login limits are off: the lockout above is the one mechanism (its signup,
+# password-reset and email limits stay).
+ACCOUNT_RATE_LIMITS = {"login": None, "login_failed": None}
