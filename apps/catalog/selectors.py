@@ -15,7 +15,14 @@ from django.db.models import Prefetch
 
 from apps.catalog import search as catalog_search
 from apps.catalog.models import Category, Product, ProductSearchEntry, Variant
-from apps.catalog.search import CARD_FIELDS, ProductCard, SearchParams, SearchResult, card_from_row
+from apps.catalog.search import (
+    CARD_FIELDS,
+    ProductCard,
+    SearchParams,
+    SearchResult,
+    card_from_row,
+    read_model_filtered,
+)
 from nexuscart.errors import ApplicationError, NotFound
 
 _STEPLEN = Category.steplen
@@ -292,15 +299,7 @@ def product_list(
     from django.db.models import Q
 
     order = LIST_SORTS[sort]
-    rows = ProductSearchEntry.objects.filter(is_active=True)
-    if category_id is not None:
-        rows = rows.filter(category_ids__contains=[category_id])
-    if min_price is not None:
-        rows = rows.filter(price_min__gte=min_price)
-    if max_price is not None:
-        rows = rows.filter(price_min__lte=max_price)
-    if in_stock is not None:
-        rows = rows.filter(in_stock=in_stock)
+    rows = read_model_filtered(category_id=category_id, min_price=min_price, max_price=max_price, in_stock=in_stock)
     if sort in ("price", "-price"):
         rows = rows.exclude(price_min=None)
     if cursor:
