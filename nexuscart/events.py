@@ -1,4 +1,4 @@
-"""Domain events and the envelope they travel in (DESIGN.md §4).
+"""Domain events and the envelope they travel in (docs/architecture.md, "Events").
 
 A context declares its events as frozen dataclasses in its own `events.py`:
 

@@ -1,4 +1,4 @@
-"""The one environment reader every settings module uses (twelve-factor, see DESIGN.md §8)."""
+"""The one environment reader every settings module uses (twelve-factor, see docs/architecture.md, "Configuration")."""
 
 from pathlib import Path
 

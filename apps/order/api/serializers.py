@@ -1,4 +1,4 @@
-"""Output shapes of the order API (API.md: ids as strings, money as integer minor units)."""
+"""Output shapes of the order API (docs/api.md: ids as strings, money as integer minor units)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""REST API of the user context (API.md "Users"): thin views, one service or selector call each."""
+"""REST API of the user context (docs/api.md, "Users"): thin views, one service or selector call each."""
 
 from __future__ import annotations
 
