@@ -2,19 +2,58 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from apps.order import selectors, services
+from apps.order import selectors, services, shipping
+from apps.order.events import CANCELLABLE, PAYABLE
+from apps.promotion import selectors as promotion_selectors
+from apps.promotion import services as promotion_services
 from apps.user import selectors as user_selectors
 from nexuscart.errors import ApplicationError
 
 SESSION_CART_KEY = "guest_cart"
+SESSION_COUPON_KEY = "guest_cart_coupon"  # the same key the cart API uses
+
+
+def _cart_coupon(request: HttpRequest) -> str | None:
+    if request.user.is_authenticated:
+        return promotion_selectors.cart_coupon_get(user_id=request.user.id)
+    return request.session.get(SESSION_COUPON_KEY)
+
+
+def _cart_view(request: HttpRequest, items: dict[str, int]):
+    """The cart priced with its coupon; a coupon that stopped applying is dropped with a word why."""
+    user_id = request.user.id if request.user.is_authenticated else None
+    coupon = _cart_coupon(request)
+    if coupon:
+        try:
+            return services.cart_view(items=items, user_id=user_id, coupon_code=coupon)
+        except ApplicationError as exc:
+            if items:
+                messages.warning(request, f"Coupon {coupon} no longer applies: {exc.detail}")
+            _coupon_forget(request)
+    return services.cart_view(items=items, user_id=user_id)
+
+
+def _coupon_forget(request: HttpRequest) -> None:
+    if request.user.is_authenticated:
+        promotion_services.cart_coupon_clear(user_id=request.user.id)
+    else:
+        request.session.pop(SESSION_COUPON_KEY, None)
+
+
+def _line_name(sku: str) -> str:
+    line = next((ln for ln in services.cart_view(items={sku: 1}).items), None)
+    return line.name if line else sku
 
 
 def _items(request: HttpRequest) -> dict[str, int]:
@@ -30,10 +69,37 @@ def _quantity(raw: str | None, default: int) -> int | None:
         return None
 
 
+@require_http_methods(["GET", "POST"])
 def cart_page(request: HttpRequest) -> HttpResponse:
+    """The cart; its coupon form posts back here (action=coupon)."""
+    if request.method == "POST":
+        return _cart_coupon_action(request)
+    cart = _cart_view(request, _items(request))
+    return render(request, "order/cart.html", {"cart": cart, "max_quantity": settings.ORDER_MAX_LINE_QUANTITY})
+
+
+def _cart_coupon_action(request: HttpRequest) -> HttpResponse:
+    """Apply (code=...) or remove (remove=1) the cart's coupon; the checkout charges what the cart shows."""
+    back = "order:checkout" if request.POST.get("next") == "checkout" else "order:cart"
+    if request.POST.get("remove"):
+        _coupon_forget(request)
+        messages.success(request, "Coupon removed.")
+        return redirect(back)
+    code = request.POST.get("code", "").strip().upper()[:40]
+    if not code:
+        messages.error(request, "Enter a coupon code.")
+        return redirect(back)
     user_id = request.user.id if request.user.is_authenticated else None
-    cart = services.cart_view(items=_items(request), user_id=user_id)
-    return render(request, "order/cart.html", {"cart": cart})
+    try:
+        cart = services.cart_view(items=_items(request), user_id=user_id, coupon_code=code)
+        if user_id is not None:
+            promotion_services.cart_coupon_set(user_id=user_id, code=code)
+        else:
+            request.session[SESSION_COUPON_KEY] = cart.coupon_code or code
+        messages.success(request, f"Coupon {code} applied.")
+    except ApplicationError as exc:
+        messages.error(request, f"Coupon {code} cannot be used: {exc.detail}")
+    return redirect(back)
 
 
 def _set(request: HttpRequest, sku: str, quantity: int, *, add: bool) -> None:
@@ -53,7 +119,7 @@ def cart_add(request: HttpRequest) -> HttpResponse:
         if quantity is None:
             raise services.BadRequest("Quantity must be a whole number.", code="invalid_quantity")
         _set(request, sku, quantity, add=True)
-        messages.success(request, f"Added {quantity} x {sku} to your cart.")
+        messages.success(request, f"Added {quantity} x {_line_name(sku)} to your cart.")
     except ApplicationError as exc:
         messages.error(request, exc.detail)
     target = request.POST.get("next") or reverse("order:cart")
@@ -68,7 +134,11 @@ def cart_update(request: HttpRequest) -> HttpResponse:
     try:
         if quantity is None:
             raise services.BadRequest("Quantity must be a whole number.", code="invalid_quantity")
+        if request.POST.get("remove"):
+            quantity = 0
         _set(request, sku, quantity, add=False)
+        if quantity == 0:
+            messages.success(request, f"Removed {_line_name(sku)} from your cart.")
     except ApplicationError as exc:
         messages.error(request, exc.detail)
     return redirect("order:cart")
@@ -77,7 +147,7 @@ def cart_update(request: HttpRequest) -> HttpResponse:
 @login_required
 def checkout_page(request: HttpRequest) -> HttpResponse:
     items = _items(request)
-    cart = services.cart_view(items=items, user_id=request.user.id)
+    cart = _cart_view(request, items)
     addresses = user_selectors.address_list(user_id=request.user.id)
     if request.method == "POST":
         try:
@@ -86,11 +156,16 @@ def checkout_page(request: HttpRequest) -> HttpResponse:
             messages.error(request, "Choose a shipping address.")
             return redirect("order:checkout")
         try:
-            order = services.order_create(user_id=request.user.id, lines=None, shipping_address_id=address_id)
+            # The coupon the cart shows is the coupon the order gets: never charge the full price
+            # after the shopper saw the discount.
+            order = services.order_create(
+                user_id=request.user.id, lines=None, shipping_address_id=address_id, coupon_code=cart.coupon_code
+            )
         except ApplicationError as exc:
             messages.error(request, exc.detail)
             return redirect("order:checkout")
-        messages.success(request, "Thank you! Your order is placed.")
+        if cart.coupon_code:
+            _coupon_forget(request)
         return redirect(reverse("order:order-detail", args=[order.id]) + "?placed=1")
     return render(
         request,
@@ -106,24 +181,61 @@ def order_history_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def order_detail_page(request: HttpRequest, order_id: int) -> HttpResponse:
+    """The order, with Pay and the pay-by time while unpaid; its address form posts back here."""
+    if request.method == "POST":
+        return _order_address_action(request, order_id)
     order = selectors.order_get(order_id=order_id, user_id=request.user.id)
     if order is None:
         raise Http404("No such order")
+    payable = order.status in PAYABLE
+    needs_address = payable and not shipping.order_has_shipping_address(order)
     return render(
         request,
         "order/detail.html",
         {
             "order": order,
             "placed": request.GET.get("placed") == "1",
-            "can_cancel": order.status in ("CREATED", "AWAITING_PAYMENT"),
+            "payable": payable,
+            "needs_address": needs_address,
+            "addresses": user_selectors.address_list(user_id=request.user.id) if needs_address else [],
+            "pay_by": _pay_by(order) if payable else None,
+            "can_cancel": order.status in CANCELLABLE,
         },
     )
 
 
+def _pay_by(order) -> object:
+    """When the payment-timeout sweep cancels this order if it is still unpaid."""
+    return order.created_at + timedelta(minutes=settings.ORDER_PAYMENT_TIMEOUT_MINUTES)
+
+
+def _order_address_action(request: HttpRequest, order_id: int) -> HttpResponse:
+    """A flash-sale order (created without an address) gets one of the shopper's addresses."""
+    try:
+        shipping.order_shipping_address_set(
+            order_id=order_id, user_id=request.user.id, address_id=int(request.POST.get("shipping_address_id", ""))
+        )
+        messages.success(request, "Shipping address saved. You can pay now.")
+    except ValueError:
+        messages.error(request, "Choose a shipping address.")
+    except ApplicationError as exc:
+        messages.error(request, exc.detail)
+    return redirect("order:order-detail", order_id=order_id)
+
+
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def order_cancel_action(request: HttpRequest, order_id: int) -> HttpResponse:
+    """GET asks "are you sure?"; only the POST of that page cancels."""
+    if request.method == "GET":
+        order = selectors.order_get(order_id=order_id, user_id=request.user.id, with_history=False)
+        if order is None:
+            raise Http404("No such order")
+        if order.status not in CANCELLABLE:
+            return redirect("order:order-detail", order_id=order_id)
+        return render(request, "order/cancel_confirm.html", {"order": order})
     try:
         services.order_cancel(
             order_id=order_id,

@@ -37,7 +37,8 @@ def test_add_to_cart_check_out_and_see_the_order_in_the_history(browser_page, li
     page.click("button:has-text('Place order')")
     page.wait_for_url("**/orders/*/?placed=1")
     assert "order placed" in page.inner_text("h1")
-    assert page.inner_text("#order-status") == "CREATED"
+    assert page.get_attribute("#order-status", "data-status") == "CREATED"
+    assert page.inner_text("#order-status") == "Awaiting payment"  # shoppers read words, not codes
     shot("3-confirmation")
 
     page.goto("/orders/")

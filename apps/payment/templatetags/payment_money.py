@@ -15,3 +15,17 @@ def pay_money(amount: int | None, currency: str = "USD") -> str:
     value = to_decimal_string(int(amount), currency)
     symbol = _SYMBOLS.get(currency.upper())
     return f"{symbol}{value}" if symbol else f"{value} {currency.upper()}"
+
+
+_PAYMENT_STATUS_LABELS = {
+    "pending": "Waiting for confirmation",
+    "succeeded": "Paid",
+    "failed": "Failed",
+    "canceled": "Cancelled",
+}
+
+
+@register.filter
+def pay_status_label(status: str) -> str:
+    """A payment attempt's status in words (the raw provider states stay in the admin)."""
+    return _PAYMENT_STATUS_LABELS.get(status, str(status).replace("_", " ").capitalize())
