@@ -1,14 +1,32 @@
-"""Liveness and readiness probes."""
+"""Liveness, readiness and metrics endpoints.
+
+- /healthz: the process answers (liveness), nothing else.
+- /readyz: can this process serve? PostgreSQL and Redis only: Kafka is behind the outbox (a
+  request commits its events to PostgreSQL, the relay ships them), so Kafka being away must not
+  take the web tier out of rotation. The answer is names and states only ("ok" / "down"): error
+  text stays in the log. Checks are cheap (one short-timeout round trip each, one Redis client
+  per process) and their result is cached per process for READYZ_CACHE_SECONDS, so a probe storm
+  does not become a database storm.
+- /metrics: Prometheus text, only with `Authorization: Bearer <METRICS_TOKEN>` when METRICS_TOKEN is
+  set (production requires it).
+"""
 
 from __future__ import annotations
+
+import hmac
+import logging
+import threading
+import time
+from collections.abc import Callable
 
 import redis
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
+from django_prometheus.exports import ExportToDjangoView
 
-from nexuscart import kafka
+logger = logging.getLogger(__name__)
 
 
 @never_cache
@@ -21,24 +39,58 @@ def _check_postgres() -> None:
         cursor.execute("SELECT 1")
 
 
+_redis_clients: dict[str, redis.Redis] = {}
+
+
 def _check_redis() -> None:
-    redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1).ping()
+    url = settings.REDIS_URL
+    client = _redis_clients.get(url)
+    if client is None:
+        client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+        _redis_clients[url] = client
+    client.ping()
 
 
-def _check_kafka() -> None:
-    kafka.admin().list_topics(timeout=2)
+CHECKS: dict[str, Callable[[], None]] = {"postgres": _check_postgres, "redis": _check_redis}
+
+_cache_lock = threading.Lock()
+_cached: tuple[float, str, dict[str, str]] | None = None  # (monotonic time, redis url, states)
 
 
-CHECKS = {"postgres": _check_postgres, "redis": _check_redis, "kafka": _check_kafka}
+def _states() -> dict[str, str]:
+    global _cached
+    ttl = getattr(settings, "READYZ_CACHE_SECONDS", 2.0)
+    with _cache_lock:
+        cached = _cached
+        if cached is not None and cached[1] == settings.REDIS_URL and time.monotonic() - cached[0] < ttl:
+            return cached[2]
+        states = {}
+        for name, check in CHECKS.items():
+            try:
+                check()
+            except Exception:
+                logger.warning("readiness check %s failed", name, exc_info=True)
+                states[name] = "down"
+            else:
+                states[name] = "ok"
+        _cached = (time.monotonic(), settings.REDIS_URL, states)
+        return states
 
 
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
-    failed = {}
-    for name, check in CHECKS.items():
-        try:
-            check()
-        except Exception as exc:
-            failed[name] = f"{type(exc).__name__}: {exc}"[:300]
-    body = {"status": "ok" if not failed else "unavailable", "checks": {n: failed.get(n, "ok") for n in CHECKS}}
-    return JsonResponse(body, status=200 if not failed else 503)
+    states = _states()
+    ready = all(state == "ok" for state in states.values())
+    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": states}, status=200 if ready else 503)
+
+
+@never_cache
+def metrics(request: HttpRequest) -> HttpResponse:
+    token = getattr(settings, "METRICS_TOKEN", "")
+    if token:
+        scheme, _, presented = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode(), token.encode()):
+            response = HttpResponse("metrics need a bearer token\n", status=401, content_type="text/plain")
+            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
+    return ExportToDjangoView(request)

@@ -15,12 +15,25 @@ step (its key must then share their hash tag).
 
 from __future__ import annotations
 
+import logging
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+import jwt
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django_redis import get_redis_connection
+from redis.exceptions import RedisError
+
+from nexuscart import client_ip, jwt_keys
+from nexuscart.errors import PROBLEM_CONTENT_TYPE, problem
 from nexuscart.redis_scripts import RedisScript
+
+logger = logging.getLogger(__name__)
 
 BUCKET_LUA_FUNCTION = """
 local function token_bucket(key, rate, burst, cost, now_ms)
@@ -160,4 +173,77 @@ class TokenBucket:
         return self._decision(_PEEK.run(client, keys=[self.key(identity)], args=[self.rate, self.burst, cost]))
 
 
-__all__ = ["BUCKET_LUA_FUNCTION", "Decision", "TokenBucket", "parse_rate"]
+# --- The general API limit: every /api/ route, per client (user, else address) ------------------
+
+
+@lru_cache(maxsize=4)
+def _api_bucket(spec: str) -> TokenBucket:
+    return TokenBucket.from_spec("api", spec)
+
+
+def _bearer_user(request: HttpRequest) -> str | None:
+    scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    try:  # expired is fine: the token only names the bucket; the view still refuses it
+        claims = jwt_keys.decode(token.strip(), options={"verify_exp": False, "verify_aud": False})
+    except jwt.PyJWTError:
+        return None
+    user_id = claims.get(settings.SIMPLE_JWT["USER_ID_CLAIM"])
+    return str(user_id) if isinstance(user_id, int | str) else None
+
+
+def api_client_identity(request: HttpRequest) -> str:
+    """'u:<id>' for a verified Bearer token or a signed-in session, else 'ip:<client address>'."""
+    user_id = _bearer_user(request)
+    if user_id is None and settings.SESSION_COOKIE_NAME in request.COOKIES:
+        user = getattr(request, "user", None)  # only now: a session lookup is not free
+        if user is not None and user.is_authenticated:
+            user_id = str(user.pk)
+    if user_id is not None:
+        return f"u:{user_id}"
+    return f"ip:{client_ip.from_meta(request.META)}"
+
+
+class ApiRateLimitMiddleware:
+    """settings.API_RATE_LIMIT (e.g. '100/s burst 200'; empty: off) on every /api/ route.
+
+    Every API response carries RateLimit-Limit / -Remaining / -Reset; a refused request is a 429
+    problem+json with Retry-After. If Redis is unreachable the request goes through unlimited
+    (logged): the limiter must not take the API down with it.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        spec = getattr(settings, "API_RATE_LIMIT", "")
+        if not spec or not request.path.startswith("/api/"):
+            return self.get_response(request)
+        try:
+            decision = _api_bucket(spec).hit(get_redis_connection("default"), api_client_identity(request))
+        except RedisError:
+            logger.warning("API rate limit skipped: Redis unavailable", exc_info=True)
+            return self.get_response(request)
+        if decision.allowed:
+            response = self.get_response(request)
+        else:
+            detail = f"Too many requests; retry in {decision.retry_after_seconds} s."
+            response = JsonResponse(
+                problem(429, "throttled", detail, retry_after=decision.retry_after_seconds),
+                status=429,
+                content_type=PROBLEM_CONTENT_TYPE,
+            )
+        for name, value in decision.headers().items():
+            response[name] = value
+        return response
+
+
+__all__ = [
+    "BUCKET_LUA_FUNCTION",
+    "ApiRateLimitMiddleware",
+    "Decision",
+    "TokenBucket",
+    "api_client_identity",
+    "parse_rate",
+]

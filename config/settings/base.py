@@ -53,6 +53,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "apps.user.lockout.LoginLockoutMiddleware",
+    # After authentication: the API limit is per user (Bearer token or session), else per address.
+    "nexuscart.ratelimit.ApiRateLimitMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
@@ -164,6 +166,12 @@ SIMPLE_JWT = {
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
 }
+# /metrics needs `Authorization: Bearer <METRICS_TOKEN>` when set (production requires it).
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# Seconds a process reuses its readiness answer (nexuscart/health.py).
+READYZ_CACHE_SECONDS = env.float("READYZ_CACHE_SECONDS", default=2.0)
+# Every /api/ route, per client (user, else address), in Redis (nexuscart.ratelimit); empty: off.
+API_RATE_LIMIT = env("API_RATE_LIMIT", default="100/s burst 200")
 JWT_KEY_ID = env("JWT_KEY_ID", default="k1")
 JWT_PREVIOUS_SIGNING_KEY = env("JWT_PREVIOUS_SIGNING_KEY", default="")
 JWT_PREVIOUS_KEY_ID = env("JWT_PREVIOUS_KEY_ID", default="k0")

@@ -31,3 +31,6 @@ CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_ALWAYS_EAGER = False
 # One prefix per test session, shared by the xdist workers of that session.
 KAFKA_TOPIC_PREFIX = os.environ.setdefault("NEXUSCART_TEST_TOPIC_PREFIX", f"test-{uuid.uuid4().hex[:10]}")
+# The general API limit stays on in tests, loose enough for the concurrency tests' bursts from
+# one address; tests of the limit itself set their own (nexuscart/tests/test_api_rate_limit.py).
+API_RATE_LIMIT = env("API_RATE_LIMIT", default="2000/s burst 5000")
