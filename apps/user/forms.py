@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from apps.user.models import Address
+from apps.user.zipcodes import zip_matches_state
 
 _AUTOCOMPLETE = {
     "name": "name",
@@ -44,6 +45,15 @@ class AddressForm(forms.ModelForm):
             self.fields[name].widget.attrs["autocomplete"] = token
         self.fields["postal_code"].widget.attrs["inputmode"] = "numeric"
         self.fields["phone"].widget.attrs["type"] = "tel"
+
+    def clean(self) -> dict:
+        data = super().clean()
+        state, postal_code = data.get("state"), data.get("postal_code")
+        if state and postal_code and not zip_matches_state(postal_code, state):
+            self.add_error(
+                "postal_code", f"ZIP {postal_code} is not in {state}: please check the ZIP code and the state."
+            )
+        return data
 
     def add_service_errors(self, errors: dict[str, list[str]]) -> None:
         for field, messages in errors.items():

@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/v1/me/addresses/<int:address_id>", api.AddressDetailApi.as_view(), name="api-me-address"),
     path("accounts/", include("allauth.urls")),
     path("account/", views.profile, name="user-profile"),
+    path("account/access-token", views.access_token, name="user-access-token"),
     path("account/addresses/", views.address_list, name="user-addresses"),
     path("account/addresses/new/", views.address_create, name="user-address-create"),
     path("account/addresses/<int:address_id>/edit/", views.address_edit, name="user-address-edit"),

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
+from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.user import selectors, services
 from apps.user.forms import AddressForm, ProfileForm
@@ -63,13 +67,19 @@ def _save_address(request: HttpRequest, form: AddressForm, *, address_id: int | 
 def address_create(request: HttpRequest) -> HttpResponse:
     first = not selectors.address_list(user_id=request.user.pk)
     form = AddressForm(request.POST or None, initial={"country": "US", "is_default_shipping": first})
+    back = _next_url(request)
     if request.method == "POST" and _save_address(request, form, address_id=None):
         messages.success(request, "The address was added.")
-        return redirect("user-addresses")
+        return redirect(back or "user-addresses")
     status = 400 if form.errors else 200
-    return render(
-        request, "user/address_form.html", {"form": form, "editing": False, "section": "addresses"}, status=status
-    )
+    context = {"form": form, "editing": False, "section": "addresses", "next": back}
+    return render(request, "user/address_form.html", context, status=status)
+
+
+def _next_url(request: HttpRequest) -> str:
+    """Where to go back after adding an address (the checkout or an order page), if it is ours."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    return target if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) else ""
 
 
 def _own_address(request: HttpRequest, address_id: int) -> selectors.AddressSnapshot:
@@ -115,3 +125,29 @@ def address_make_default(request: HttpRequest, address_id: int) -> HttpResponse:
         raise Http404(exc.detail) from exc
     messages.success(request, "This is now your default shipping address.")
     return redirect("user-addresses")
+
+
+@never_cache
+@require_POST
+def access_token(request: HttpRequest) -> JsonResponse:
+    """Swap the signed-in session (cookie + CSRF token) for a fresh short-lived API access token.
+
+    Storefront pages call this at the moment they need the API (the flash-sale Buy button), so a
+    page left open longer than the token's lifetime still works; nothing long-lived is embedded.
+    """
+    if not request.user.is_authenticated:
+        return JsonResponse(
+            {
+                "type": "about:blank",
+                "title": "Unauthorized",
+                "status": 401,
+                "code": "not_signed_in",
+                "detail": "Sign in first.",
+            },
+            status=401,
+            content_type="application/problem+json",
+        )
+    lifetime = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]
+    return JsonResponse(
+        {"access": str(AccessToken.for_user(request.user)), "expires_in": int(lifetime.total_seconds())}
+    )

@@ -76,3 +76,39 @@ def stock_badge(in_stock: bool) -> str:
     if in_stock:
         return format_html('<span class="badge ok">{}</span>', "In stock")
     return format_html('<span class="badge out">{}</span>', "Out of stock")
+
+
+_SIZE_ORDER = {s: i for i, s in enumerate(["XXS", "XS", "S", "M", "L", "XL", "XXL", "XXXL", "2XL", "3XL"])}
+
+
+def _option_key(value: object) -> tuple:
+    """Sizes in wearing order, numbers by value, everything else alphabetically."""
+    text = str(value)
+    if text.upper() in _SIZE_ORDER:
+        return (0, _SIZE_ORDER[text.upper()], "")
+    try:
+        return (1, float(text.split()[0].replace(",", ".")), text)
+    except (ValueError, IndexError):
+        return (2, 0, text.lower())
+
+
+@register.simple_tag
+def variant_groups(product) -> list[tuple[str, str, list]]:
+    """The variant picker grouped by the first option (e.g. colour), each group sorted by the others
+    (e.g. size): [(option name, group value, [variants])]. One group when there is a single option."""
+    options = list(getattr(product, "options", {}) or {})
+    variants = list(product.variants)
+    if len(options) < 2:
+        key = options[0] if options else None
+        ordered = sorted(variants, key=lambda v: _option_key(v.attributes.get(key, v.name)) if key else (2, 0, v.name))
+        return [("", "", ordered)]
+    # Group by colour-like options and pick sizes inside a group, as shops do.
+    first = next((o for o in options if "size" not in o.lower()), options[0])
+    rest = [o for o in options if o != first]
+    groups: dict[str, list] = {}
+    for v in variants:
+        groups.setdefault(str(v.attributes.get(first, "")), []).append(v)
+    return [
+        (first, value, sorted(members, key=lambda v: tuple(_option_key(v.attributes.get(k, "")) for k in rest)))
+        for value, members in sorted(groups.items(), key=lambda item: _option_key(item[0]))
+    ]

@@ -68,3 +68,12 @@ def timeline_step(transition) -> str:
             return "Cancelled"
         return "Cancelled by the shop"
     return _STEP_LABELS.get(transition.to_status, status_label(transition.to_status))
+
+
+@register.simple_tag
+def max_line_quantity(available: int | None = None) -> int:
+    """The most one cart line may hold: the order's own limit, or fewer when fewer are in stock."""
+    from django.conf import settings
+
+    limit = settings.ORDER_MAX_LINE_QUANTITY
+    return max(1, min(limit, available)) if isinstance(available, int) and available > 0 else limit

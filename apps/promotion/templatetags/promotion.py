@@ -10,3 +10,24 @@ def fs_money(minor: int | None, currency: str = "USD") -> str:
         return ""
     amount = f"{minor // 100:,}.{minor % 100:02d}"
     return f"${amount}" if currency == "USD" else f"{amount} {currency}"
+
+
+@register.simple_tag
+def flash_sale_for(skus) -> object | None:
+    """The live (else the next upcoming) flash sale of any of these SKUs, for the product page.
+
+    The sale list is cached for a few seconds: product pages are the hottest pages during a sale.
+    """
+    from django.core.cache import cache
+
+    from apps.promotion import selectors
+
+    wanted = {getattr(s, "sku", s) for s in skus or ()}
+    if not wanted:
+        return None
+    campaigns = cache.get("storefront:flash-sales")
+    if campaigns is None:
+        campaigns = [c for c in selectors.campaign_list() if c.status in ("live", "scheduled")]
+        cache.set("storefront:flash-sales", campaigns, 5)
+    matching = [c for c in campaigns if c.sku in wanted]
+    return next((c for c in matching if c.status == "live"), matching[0] if matching else None)
