@@ -12,6 +12,7 @@ from nexuscart.snowflake import next_id
 
 class Payment(models.Model):
     class Status(models.TextChoices):
+        CREATING = "creating"  # recorded; the provider has not (knowingly) created it yet
         PENDING = "pending"
         SUCCEEDED = "succeeded"
         FAILED = "failed"
@@ -38,13 +39,22 @@ class Payment(models.Model):
     failure_message = models.TextField(blank=True, default="")
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)
+    # Lease of the one process talking to the provider about this row (create, capture, poll):
+    # the call runs with no transaction open, so this is what keeps a second caller from
+    # sending the same idempotency key concurrently. Expires by itself if that process dies.
+    submitting_until = models.DateTimeField(null=True, blank=True)
     succeeded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["provider", "provider_reference"], name="payment_unique_reference"),
+            # A payment being created has no provider reference yet.
+            models.UniqueConstraint(
+                fields=["provider", "provider_reference"],
+                condition=~models.Q(provider_reference=""),
+                name="payment_unique_reference",
+            ),
             models.UniqueConstraint(fields=["order_id", "attempt"], name="payment_unique_attempt"),
             models.CheckConstraint(
                 condition=models.Q(refunded_amount__lte=models.F("captured_amount")) & models.Q(refunded_amount__gte=0),
@@ -109,6 +119,7 @@ class Refund(models.Model):
     requested_by = models.CharField(max_length=255)
     reason = models.TextField(blank=True, default="")
     failure_message = models.TextField(blank=True, default="")
+    submitting_until = models.DateTimeField(null=True, blank=True)  # as Payment.submitting_until
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+import hashlib
+
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -15,7 +16,7 @@ from apps.order import selectors as order_selectors
 from apps.payment import services
 from apps.payment.providers import PROVIDERS, base
 from nexuscart.errors import problem_response
-from nexuscart.idempotency import HEADER, idempotent
+from nexuscart.idempotency import HEADER, MAX_KEY_LENGTH, IdempotencyKeyMissing
 
 
 class PaymentOutput(serializers.Serializer):
@@ -56,8 +57,11 @@ class PaymentCreateApi(APIView):
         parameters=[OpenApiParameter(HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=True)],
         summary="Create (or return) the payment of an order awaiting payment",
     )
-    @idempotent
     def post(self, request: Request, order_id: int) -> Response:
+        # Idempotent by state (the open payment is returned), not by nexuscart.idempotency's
+        # stored answer: that decorator holds one transaction across the view, and the provider
+        # must be called with none open. The key is still required by the API contract.
+        _require_key(request)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         pay_page = request.build_absolute_uri(reverse("payment:pay", args=[order_id]))
@@ -113,17 +117,11 @@ class StaffRefundApi(APIView):
     )
     def post(self, request: Request, order_id: int) -> Response:
         # Idempotency-Key is honoured when sent (recommended: a retried partial refund then never
-        # refunds twice); without it the captured-minus-refunded cap still holds.
-        if request.headers.get(HEADER):
-            return self._idempotent_post(request, order_id)
-        with transaction.atomic():
-            return self._refund(request, order_id)
-
-    @idempotent
-    def _idempotent_post(self, request: Request, order_id: int) -> Response:
-        return self._refund(request, order_id)
-
-    def _refund(self, request: Request, order_id: int) -> Response:
+        # refunds twice, and a refund whose provider answer was lost is resent under the same
+        # provider key); without it the captured-minus-refunded cap still holds. The refund row
+        # itself is the stored request (no transaction around the view: the provider is called
+        # with none open).
+        key = _require_key(request) if request.headers.get(HEADER) else None
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = services.refund_create(
@@ -131,7 +129,7 @@ class StaffRefundApi(APIView):
             amount=data.validated_data.get("amount"),
             requested_by=f"staff:{request.user.pk}:{request.user.get_username()}",
             reason=data.validated_data["reason"] or "staff refund (API)",
-            idempotency_key=f"api:{request.user.pk}:{request.headers[HEADER]}" if request.headers.get(HEADER) else None,
+            idempotency_key=_refund_key(request.user.pk, key) if key else None,
         )
         body = order_selectors.order_as_dict(result.order, with_history=False)
         body["refund"] = {
@@ -142,4 +140,25 @@ class StaffRefundApi(APIView):
             "requested_by": result.refund.requested_by,
             "reason": result.refund.reason,
         }
-        return Response(body, status=status.HTTP_200_OK if result.confirmed else status.HTTP_202_ACCEPTED)
+        response = Response(body, status=status.HTTP_200_OK if result.confirmed else status.HTTP_202_ACCEPTED)
+        if result.replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+
+def _require_key(request: Request) -> str:
+    key = request.headers.get(HEADER, "").strip()
+    if not key:
+        raise IdempotencyKeyMissing(f"Send an {HEADER} header (a unique string per intended operation).")
+    if len(key) > MAX_KEY_LENGTH:
+        raise IdempotencyKeyMissing(
+            f"{HEADER} is longer than {MAX_KEY_LENGTH} characters.", code="idempotency_key_invalid"
+        )
+    return key
+
+
+def _refund_key(user_id: int, key: str) -> str:
+    """The refund row's key, scoped to the staff user; long keys hashed to fit the column."""
+    if len(key) > 200:
+        key = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+    return f"api:{user_id}:{key}"

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from apps.order import selectors as order_selectors
 from apps.order import services as order_services
 from apps.order.events import OrderStatus
 from apps.payment.models import Payment
-from apps.payment.providers import PROVIDERS, base, get_provider
+from apps.payment.providers import PROVIDERS, base
 from apps.payment.selectors import PaymentSnapshot, payment_snapshot
+from apps.payment.services import attempts
 from apps.payment.services._common import ProviderRejected, lock_order, unavailable
-from apps.payment.services.webhooks import provider_event_apply, webhook_receive
+from apps.payment.services.webhooks import approval_apply, webhook_receive
 from nexuscart.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable
 
 
@@ -24,13 +27,27 @@ def payment_create(
     """Create (or return the open) payment for the user's order at `provider`.
 
     An open payment for the same provider and amount is returned as it is, so a double click or
-    a retried request never opens a second PaymentIntent; the provider call itself carries an
-    idempotency key derived from the order and the attempt number.
+    a retried request never opens a second PaymentIntent. The attempt is recorded first (status
+    CREATING), the provider is called with no transaction open under the key
+    `order-<id>-attempt-<n>`, and its answer is applied in a second transaction. A concurrent
+    request for the same order waits for that answer instead of calling the provider too.
     """
     if provider not in PROVIDERS:
         raise Unprocessable(f"Unknown payment provider {provider!r}.", code="unknown_provider")
     if provider == "paypal" and not settings.PAYPAL_CLIENT_ID:
         raise ServiceUnavailable("PayPal is not configured here.", code="payment_provider_not_configured")
+    deadline = time.monotonic() + attempts.lease_seconds() + 5.0
+    while True:
+        payment, ours = _payment_record(order_id=order_id, user_id=user_id, provider=provider)
+        if payment.status != Payment.Status.CREATING:
+            return payment_snapshot(payment)
+        if ours:
+            return _payment_send(payment, return_url=return_url, cancel_url=cancel_url)
+        _wait_for_attempt(payment.id, deadline=deadline)
+
+
+def _payment_record(*, order_id: int, user_id: int, provider: str) -> tuple[Payment, bool]:
+    """Step (a): the open payment, or a new attempt row leased to us. Returns (payment, leased to us)."""
     with transaction.atomic():
         lock_order(order_id)
         order = order_selectors.order_get(order_id=order_id, user_id=user_id, with_history=False)
@@ -48,7 +65,7 @@ def payment_create(
             Payment.objects.filter(
                 order_id=order.id,
                 provider=provider,
-                status=Payment.Status.PENDING,
+                status__in=[Payment.Status.PENDING, Payment.Status.CREATING],
                 amount=order.total,
                 currency=order.currency,
                 cancel_requested_at__isnull=True,
@@ -57,37 +74,76 @@ def payment_create(
             .first()
         )
         if open_payment is not None:
-            return payment_snapshot(open_payment)
+            ours = open_payment.status == Payment.Status.CREATING and attempts.claim(
+                Payment, open_payment.id, status=Payment.Status.CREATING
+            )
+            return open_payment, ours
+        # The attempt number makes the provider key; a failed create deletes its row, so the
+        # retry gets the same number and the provider sees the same key.
         attempt = (
             Payment.objects.filter(order_id=order.id).order_by("-attempt").values_list("attempt", flat=True).first()
             or 0
         ) + 1
-        try:
-            created = get_provider(provider).create_payment(
-                order_id=order.id,
-                amount=order.total,
-                currency=order.currency,
-                idempotency_key=f"order-{order.id}-attempt-{attempt}",
-                return_url=return_url,
-                cancel_url=cancel_url,
-            )
-        except base.ProviderUnavailable as exc:
-            raise unavailable(exc) from exc
-        except base.ProviderError as exc:
-            raise ProviderRejected(str(exc)) from exc
         payment = Payment.objects.create(
             order_id=order.id,
             user_id=order.user_id,
             provider=provider,
-            provider_reference=created.reference,
-            status=Payment.Status.PENDING,
+            provider_reference="",
+            status=Payment.Status.CREATING,
             amount=order.total,
             currency=order.currency,
             attempt=attempt,
-            client_secret=created.client_secret or "",
-            approval_url=created.approval_url or "",
+            submitting_until=attempts.lease_until(),
         )
+        return payment, True
+
+
+def _payment_send(payment: Payment, *, return_url: str, cancel_url: str) -> PaymentSnapshot:
+    """Steps (b) and (c): create it at the provider with no transaction open, then record the answer."""
+    try:
+        created = attempts.provider(payment.provider).create_payment(
+            order_id=payment.order_id,
+            amount=payment.amount,
+            currency=payment.currency,
+            idempotency_key=f"order-{payment.order_id}-attempt-{payment.attempt}",
+            return_url=return_url,
+            cancel_url=cancel_url,
+        )
+    except (base.ProviderUnavailable, base.ProviderError) as exc:
+        # Nothing of ours points at whatever the provider may have made; the retry resends the same key.
+        Payment.objects.filter(id=payment.id, status=Payment.Status.CREATING).delete()
+        if isinstance(exc, base.ProviderUnavailable):
+            raise unavailable(exc) from exc
+        raise ProviderRejected(str(exc)) from exc
+    return payment_created_apply(payment_id=payment.id, created=created)
+
+
+def payment_created_apply(*, payment_id: int, created: base.ProviderPayment) -> PaymentSnapshot:
+    """Step (c): the provider's new payment on our attempt row, once (a replay changes nothing)."""
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(id=payment_id)
+        if payment.status == Payment.Status.CREATING:
+            payment.provider_reference = created.reference
+            payment.client_secret = created.client_secret or ""
+            payment.approval_url = created.approval_url or ""
+            # If the order was cancelled meanwhile, cancel_requested_at is set: beat cancels it there.
+            payment.status = Payment.Status.PENDING
+        payment.submitting_until = None
+        payment.save()
         return payment_snapshot(payment)
+
+
+def _wait_for_attempt(payment_id: int, *, deadline: float) -> None:
+    """Another request is creating this payment: wait (no transaction, one cheap query per tick)
+    until it has an answer, it gave up, or its lease lapsed — then the caller looks again."""
+    while time.monotonic() < deadline:
+        row = Payment.objects.filter(id=payment_id).values("status", "submitting_until").first()
+        if row is None or row["status"] != Payment.Status.CREATING:
+            return
+        if row["submitting_until"] is None or row["submitting_until"] < timezone.now():
+            return
+        time.sleep(0.05)
+    raise Conflict("This payment is still being created; retry shortly.", code="payment_in_progress")
 
 
 def payment_testmode_pay(*, order_id: int, user_id: int) -> PaymentSnapshot:
@@ -119,27 +175,23 @@ def payment_testmode_pay(*, order_id: int, user_id: int) -> PaymentSnapshot:
 
 def paypal_return(*, order_id: int, user_id: int, token: str) -> PaymentSnapshot:
     """The buyer came back from PayPal's approval page: capture (once) and apply the result."""
-    with transaction.atomic():
-        lock_order(order_id)
-        payment = (
-            Payment.objects.select_for_update()
-            .filter(order_id=order_id, user_id=user_id, provider="paypal", provider_reference=token)
-            .first()
+    payment = Payment.objects.filter(
+        order_id=order_id, user_id=user_id, provider="paypal", provider_reference=token
+    ).first()
+    if payment is None:
+        raise NotFound("No such PayPal payment for this order.", code="payment_not_found")
+    if payment.status == Payment.Status.PENDING:
+        event = base.WebhookEvent(
+            provider="paypal",
+            event_id=f"return:{token}",
+            kind=base.KIND_APPROVED,
+            provider_type="return.APPROVED",
+            payment_reference=token,
+            order_id=str(order_id),
+            amount=payment.amount,
+            currency=payment.currency,
+            payload={"return": True, "token": token},
         )
-        if payment is None:
-            raise NotFound("No such PayPal payment for this order.", code="payment_not_found")
-        if payment.status == Payment.Status.PENDING:
-            event = base.WebhookEvent(
-                provider="paypal",
-                event_id=f"return:{token}",
-                kind=base.KIND_APPROVED,
-                provider_type="return.APPROVED",
-                payment_reference=token,
-                order_id=str(order_id),
-                amount=payment.amount,
-                currency=payment.currency,
-                payload={"return": True, "token": token},
-            )
-            provider_event_apply(event=event)
-        payment.refresh_from_db()
-        return payment_snapshot(payment)
+        approval_apply(event=event)
+    payment.refresh_from_db()
+    return payment_snapshot(payment)

@@ -13,9 +13,10 @@ from django.utils import timezone
 from apps.order import selectors as order_selectors
 from apps.order.events import PAYABLE
 from apps.payment.models import Payment
-from apps.payment.providers import base, get_provider
+from apps.payment.providers import base
+from apps.payment.services import attempts
 from apps.payment.services._common import lock_order
-from apps.payment.services.webhooks import apply_to_payment, record_remote_state, remote_event
+from apps.payment.services.webhooks import apply_to_payment, capture_call, record_remote_state, remote_event
 
 logger = logging.getLogger("apps.payment.services")
 
@@ -23,72 +24,92 @@ logger = logging.getLogger("apps.payment.services")
 def payment_cancel_for_order(*, order_id: int) -> int:
     """The order was cancelled: cancel its open payments at the provider. Returns how many were cancelled.
 
-    A payment the provider cannot cancel now keeps `cancel_requested_at` and is retried by beat;
-    one that succeeded meanwhile arrives as a success after cancel and is refunded.
+    The request to cancel is recorded first (`cancel_requested_at`), the provider is called with
+    no transaction open, and the answer is applied after. A payment the provider cannot cancel
+    now keeps `cancel_requested_at` and is retried by beat; one that succeeded meanwhile arrives
+    as a success after cancel and is refunded.
     """
-    cancelled = 0
     with transaction.atomic():
         lock_order(order_id)
-        for payment in Payment.objects.select_for_update().filter(order_id=order_id, status=Payment.Status.PENDING):
-            payment.cancel_requested_at = payment.cancel_requested_at or timezone.now()
-            payment.save(update_fields=["cancel_requested_at", "updated_at"])
-            cancelled += _cancel_at_provider(payment)
-    return cancelled
+        open_ids = list(
+            Payment.objects.select_for_update()
+            .filter(order_id=order_id, status__in=[Payment.Status.PENDING, Payment.Status.CREATING])
+            .values_list("id", flat=True)
+        )
+        Payment.objects.filter(id__in=open_ids, cancel_requested_at__isnull=True).update(
+            cancel_requested_at=timezone.now()
+        )
+    return sum(_cancel_one(payment_id) for payment_id in open_ids)
 
 
-def _cancel_at_provider(payment: Payment) -> int:
+def _cancel_one(payment_id: int) -> int:
+    """Cancel one PENDING payment at its provider, under its lease. Returns 1 when it was cancelled."""
+    if not attempts.claim(Payment, payment_id, status=Payment.Status.PENDING):
+        return 0  # being created (it is cancelled once it exists) or captured or polled right now
+    payment = Payment.objects.get(id=payment_id)
     try:
-        with transaction.atomic():
-            get_provider(payment.provider).cancel_payment(reference=payment.provider_reference)
+        attempts.provider(payment.provider).cancel_payment(reference=payment.provider_reference)
     except base.ProviderUnavailable:
-        logger.warning("payment cancel deferred: provider down", extra={"payment_id": payment.id})
+        attempts.release(Payment, payment_id)
+        logger.warning("payment cancel deferred: provider down", extra={"payment_id": payment_id})
         return 0
     except base.ProviderError:
         # Usually: it succeeded meanwhile. Ask for the truth and apply it.
         try:
-            remote = get_provider(payment.provider).fetch_payment(reference=payment.provider_reference)
+            remote = attempts.provider(payment.provider).fetch_payment(reference=payment.provider_reference)
         except (base.ProviderUnavailable, base.ProviderError):
+            attempts.release(Payment, payment_id)
             return 0
-        apply_to_payment(payment, remote_event(payment, remote))
+        with transaction.atomic():
+            payment = Payment.objects.select_for_update().get(id=payment_id)
+            payment.submitting_until = None
+            payment.save(update_fields=["submitting_until", "updated_at"])
+            apply_to_payment(payment, remote_event(payment, remote))
         return 0
-    payment.status = Payment.Status.CANCELED
-    payment.save(update_fields=["status", "updated_at"])
-    return 1
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(id=payment_id)
+        payment.submitting_until = None
+        cancelled = payment.status == Payment.Status.PENDING
+        if cancelled:
+            payment.status = Payment.Status.CANCELED
+        payment.save(update_fields=["status", "submitting_until", "updated_at"])
+    return int(cancelled)
 
 
 def payment_cancel_requested(*, limit: int = 100) -> int:
-    done = 0
     ids = Payment.objects.filter(status=Payment.Status.PENDING, cancel_requested_at__isnull=False).values_list(
         "id", flat=True
     )[:limit]
-    for payment_id in list(ids):
-        with transaction.atomic():
-            payment = Payment.objects.select_for_update().filter(id=payment_id, status=Payment.Status.PENDING).first()
-            if payment is not None:
-                done += _cancel_at_provider(payment)
-    return done
+    return sum(_cancel_one(payment_id) for payment_id in list(ids))
 
 
 def payment_poll(*, payment_id: int) -> str:
-    """Ask the provider for a payment's state and apply it (the fallback for a lost webhook)."""
+    """Ask the provider for a payment's state and apply it (the fallback for a lost webhook).
+
+    Three steps: take the payment's lease, ask (and for an approved PayPal order, capture under
+    `capture-<payment id>`) with no transaction open, then record the answer like a webhook.
+    """
+    payment = Payment.objects.get(id=payment_id)
+    if payment.status != Payment.Status.PENDING:
+        return payment.status
+    if not attempts.claim(Payment, payment_id, status=Payment.Status.PENDING):
+        return Payment.objects.get(id=payment_id).status  # someone else is talking to the provider about it
+    Payment.objects.filter(id=payment_id).update(last_polled_at=timezone.now())
+    client = attempts.provider(payment.provider)
+    try:
+        remote = client.fetch_payment(reference=payment.provider_reference)
+    except (base.ProviderUnavailable, base.ProviderError):
+        attempts.release(Payment, payment_id)
+        raise
+    if remote.raw_status == "APPROVED" and not payment.cancel_requested_at:
+        order = order_selectors.order_get(order_id=payment.order_id, with_history=False)
+        if order is not None and order.status in PAYABLE:
+            remote = capture_call(payment)
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().get(id=payment_id)
-        if payment.status != Payment.Status.PENDING:
-            return payment.status
-        provider = get_provider(payment.provider)
-        remote = provider.fetch_payment(reference=payment.provider_reference)
-        if remote.raw_status == "APPROVED" and not payment.cancel_requested_at:
-            order = order_selectors.order_get(order_id=payment.order_id, with_history=False)
-            if order is not None and order.status in PAYABLE:
-                remote = provider.capture_payment(
-                    reference=payment.provider_reference, idempotency_key=f"capture-{payment.id}"
-                )
-        payment.last_polled_at = timezone.now()
-        payment.save(update_fields=["last_polled_at", "updated_at"])
+        attempts.release(Payment, payment_id)
         if remote.status != base.PENDING:
             record_remote_state(payment, remote)
-            payment.refresh_from_db()
-        return payment.status
+    return Payment.objects.get(id=payment_id).status
 
 
 def payment_poll_late(*, older_than: timedelta | None = None, limit: int = 100) -> dict[str, int]:

@@ -12,7 +12,8 @@ from django.utils import timezone
 from apps.order import selectors as order_selectors
 from apps.order.events import PAID_STATUSES, PAYABLE, OrderStatus
 from apps.payment.models import Payment, PaymentFlag, ProviderEvent, Refund
-from apps.payment.providers import base, get_provider
+from apps.payment.providers import base
+from apps.payment.services import attempts
 from apps.payment.services._common import flag, lock_order
 from apps.payment.services.refunds import in_flight_amount, refund_submit_requested
 from apps.payment.services.webhooks import record_remote_state, settle_order
@@ -37,19 +38,24 @@ def payments_reconcile(*, since: timedelta = timedelta(days=30)) -> list[Reconci
     for order_id in list(order_ids):
         with transaction.atomic():
             lock_order(order_id)
-            actions.extend(_reconcile_order(order_id))
+            found, unconfirmed = _reconcile_order(order_id)
+        actions.extend(found)
+        if unconfirmed is not None:  # asks the provider, so outside the transaction
+            actions.append(_reconcile_paid_without_capture(*unconfirmed))
     submitted = refund_submit_requested()
     if submitted:
         actions.append(ReconcileAction(0, 0, "refunds_requested", "submitted", f"{submitted} refund(s) sent"))
     return actions
 
 
-def _reconcile_order(order_id: int) -> list[ReconcileAction]:
+def _reconcile_order(order_id: int) -> tuple[list[ReconcileAction], tuple | None]:
+    """What can be settled from our own rows. Also returns (order, its paying payment or None)
+    when the order is paid but no capture is recorded: the provider must be asked."""
     actions: list[ReconcileAction] = []
     order = order_selectors.order_get(order_id=order_id, with_history=False)
     payments = list(Payment.objects.select_for_update().filter(order_id=order_id).order_by("attempt"))
     if order is None:
-        return actions
+        return actions, None
     open_flags = set(PaymentFlag.objects.filter(order_id=order_id, resolved=False).values_list("payment_id", "kind"))
     for payment in payments:
         if payment.status != Payment.Status.SUCCEEDED:
@@ -81,14 +87,14 @@ def _reconcile_order(order_id: int) -> list[ReconcileAction]:
     if order.status in PAID_STATUSES:
         paying = [p for p in payments if p.provider_reference == order.payment_reference]
         if not paying or paying[0].status != Payment.Status.SUCCEEDED:
-            actions.append(_reconcile_paid_without_capture(order, paying[0] if paying else None))
-    return actions
+            return actions, (order, paying[0] if paying else None)
+    return actions, None
 
 
 def _reconcile_paid_without_capture(order, payment: Payment | None) -> ReconcileAction:
     if payment is not None:
         try:
-            remote = get_provider(payment.provider).fetch_payment(reference=payment.provider_reference)
+            remote = attempts.provider(payment.provider).fetch_payment(reference=payment.provider_reference)
         except (base.ProviderUnavailable, base.ProviderError) as exc:
             remote = None
             logger.warning("reconcile could not fetch payment", extra={"payment_id": payment.id, "error": str(exc)})
@@ -98,10 +104,10 @@ def _reconcile_paid_without_capture(order, payment: Payment | None) -> Reconcile
                 payment.id, order.id, "paid_without_capture", "completed", "provider confirms the capture"
             )
     detail = f"order {order.id} is {order.status} by {order.payment_reference!r} but no capture is recorded"
-    if payment is not None:
-        flag(payment, PaymentFlag.Kind.PAID_WITHOUT_CAPTURE, detail)
-    else:
-        if not PaymentFlag.objects.filter(
+    with transaction.atomic():
+        if payment is not None:
+            flag(payment, PaymentFlag.Kind.PAID_WITHOUT_CAPTURE, detail)
+        elif not PaymentFlag.objects.filter(
             order_id=order.id, kind=PaymentFlag.Kind.PAID_WITHOUT_CAPTURE, resolved=False
         ).exists():
             flag(None, PaymentFlag.Kind.PAID_WITHOUT_CAPTURE, detail, order_id=order.id)

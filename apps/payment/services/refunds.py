@@ -12,8 +12,9 @@ from apps.order import services as order_services
 from apps.order.events import PAID_STATUSES, REFUNDABLE
 from apps.payment import events
 from apps.payment.models import Payment, PaymentFlag, ProviderEvent, Refund
-from apps.payment.providers import base, get_provider
+from apps.payment.providers import base
 from apps.payment.selectors import RefundSnapshot, refund_snapshot
+from apps.payment.services import attempts
 from apps.payment.services._common import (
     ACTOR,
     IN_FLIGHT_REFUND,
@@ -107,15 +108,43 @@ def refund_create(
 ) -> RefundResult:
     """Refund (part of) the payment that paid the order; never more than captured minus refunded.
 
-    The payment row is locked for the whole check-and-submit, so concurrent refunds are serialized
-    and the second sees the first one's amount in flight.
+    The refund is recorded first (the payment row locked only for the check-and-insert, so
+    concurrent refunds are serialized and the second sees the first one's amount in flight),
+    then sent with no transaction open under the key `refund-<id>`, then applied. When the
+    provider's answer is lost (503 here), the refund stays REQUESTED: a retry with the same
+    idempotency key, or the beat sweep, sends it again under the same provider key.
     """
+    refund, replayed = _refund_record(
+        order_id=order_id, amount=amount, requested_by=requested_by, reason=reason, idempotency_key=idempotency_key
+    )
+    if refund.status == Refund.Status.REQUESTED:
+        try:
+            refund = _refund_send(refund.id, leased=not replayed)
+        except base.ProviderUnavailable as exc:
+            raise unavailable(exc) from exc
+        except base.ProviderError as exc:
+            raise ProviderRejected(str(exc)) from exc
+    return RefundResult(
+        refund_snapshot(refund),
+        order_selectors.order_get(order_id=refund.order_id),
+        confirmed=refund.status == Refund.Status.SUCCEEDED,
+        replayed=replayed,
+    )
+
+
+def _refund_record(
+    *, order_id: int, amount: int | None, requested_by: str, reason: str, idempotency_key: str | None
+) -> tuple[Refund, bool]:
+    """Step (a): check and record the refund in one short transaction. Returns (refund, replayed)."""
     with transaction.atomic():
         if idempotency_key:
             existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
             if existing is not None:
-                order = order_selectors.order_get(order_id=existing.order_id)
-                return RefundResult(refund_snapshot(existing), order, existing.status == Refund.Status.SUCCEEDED, True)
+                if existing.order_id != order_id or (amount is not None and amount != existing.amount):
+                    raise Unprocessable(
+                        "This idempotency key was used for a different refund.", code="idempotency_key_reused"
+                    )
+                return existing, True
         order = order_selectors.order_get(order_id=order_id, with_history=False)
         if order is None:
             raise NotFound(f"No order {order_id}.", code="order_not_found")
@@ -148,52 +177,83 @@ def refund_create(
             requested_by=requested_by,
             reason=reason,
             idempotency_key=idempotency_key,
+            submitting_until=attempts.lease_until(),  # ours to send: the beat sweep leaves it alone
         )
-        try:
-            _submit_refund(refund, payment)
-        except base.ProviderUnavailable as exc:
-            raise unavailable(exc) from exc
-        except base.ProviderError as exc:
-            raise ProviderRejected(str(exc)) from exc
-        refund.refresh_from_db()
-        return RefundResult(
-            refund_snapshot(refund),
-            order_selectors.order_get(order_id=order_id),
-            confirmed=refund.status == Refund.Status.SUCCEEDED,
-        )
+        return refund, False
 
 
-def _submit_refund(refund: Refund, payment: Payment) -> None:
-    answer = get_provider(payment.provider).refund(
-        reference=payment.provider_reference,
-        capture_reference=payment.capture_reference or None,
-        amount=refund.amount,
-        currency=refund.currency,
-        idempotency_key=f"refund-{refund.id}",
-    )
-    refund.provider_reference = answer.reference
-    set_refund_status(refund, answer.status)
-    if refund.status == Refund.Status.SUCCEEDED:
-        sync_refunds_to_order(payment)
+def _refund_send(refund_id: int, *, leased: bool = False) -> Refund:
+    """Steps (b) and (c) for a REQUESTED refund. Raises the provider's errors after recording them.
+
+    Returns the refund as it is now; unchanged (still REQUESTED) when another process holds its lease.
+    """
+    if not leased and not attempts.claim(Refund, refund_id, status=Refund.Status.REQUESTED):
+        return Refund.objects.get(id=refund_id)
+    refund = Refund.objects.select_related("payment").get(id=refund_id)
+    payment = refund.payment
+    try:
+        answer = attempts.provider(payment.provider).refund(
+            reference=payment.provider_reference,
+            capture_reference=payment.capture_reference or None,
+            amount=refund.amount,
+            currency=refund.currency,
+            idempotency_key=f"refund-{refund.id}",
+        )
+    except base.ProviderUnavailable:
+        attempts.release(Refund, refund_id)
+        raise
+    except base.ProviderError as exc:
+        with transaction.atomic():
+            refund = Refund.objects.select_for_update().get(id=refund_id)
+            if refund.status == Refund.Status.REQUESTED:
+                refund.status = Refund.Status.FAILED
+                refund.failure_message = str(exc)
+            refund.submitting_until = None
+            refund.save()
+            flag(payment, PaymentFlag.Kind.REFUND_FAILED, f"refund {refund.id} of {refund.amount}: {exc}")
+        raise
+    return refund_answer_apply(refund_id=refund_id, answer=answer)
+
+
+def refund_answer_apply(*, refund_id: int, answer: base.ProviderRefund) -> Refund:
+    """Step (c): the provider's answer to our refund, applied once (a replay changes nothing)."""
+    with transaction.atomic():
+        payment_id = Refund.objects.values_list("payment_id", flat=True).get(id=refund_id)
+        payment = Payment.objects.select_for_update().get(id=payment_id)  # payment first, as webhooks lock
+        refund = Refund.objects.select_for_update().get(id=refund_id)
+        # The provider's webhook may have beaten our own answer here and recorded the refund as
+        # one "reported by the provider": that row is this refund, so fold it into ours.
+        twin = (
+            Refund.objects.select_for_update()
+            .filter(payment=payment, provider_reference=answer.reference)
+            .exclude(id=refund.id)
+            .first()
+        )
+        status = answer.status
+        if twin is not None:
+            if twin.status == Refund.Status.SUCCEEDED:
+                status = base.REFUND_SUCCEEDED
+            twin.delete()
+        refund.provider_reference = refund.provider_reference or answer.reference
+        refund.submitting_until = None
+        if refund.status in (Refund.Status.REQUESTED, Refund.Status.PENDING):
+            set_refund_status(refund, status)
+        else:
+            refund.save()
+        if refund.status == Refund.Status.SUCCEEDED:
+            sync_refunds_to_order(payment)
+        return refund
 
 
 def refund_submit(*, refund_id: int) -> str:
     """Send a REQUESTED refund (automatic refunds, or one whose provider was down). Returns its status."""
-    with transaction.atomic():
-        refund = Refund.objects.select_for_update().filter(id=refund_id).first()
-        if refund is None or refund.status != Refund.Status.REQUESTED:
-            return refund.status if refund else "missing"
-        payment = Payment.objects.select_for_update().get(id=refund.payment_id)
-        try:
-            _submit_refund(refund, payment)
-        except base.ProviderUnavailable:
-            return refund.status
-        except base.ProviderError as exc:
-            refund.status = Refund.Status.FAILED
-            refund.failure_message = str(exc)
-            refund.save()
-            flag(payment, PaymentFlag.Kind.REFUND_FAILED, f"refund {refund.id} of {refund.amount}: {exc}")
-        return refund.status
+    refund = Refund.objects.filter(id=refund_id).first()
+    if refund is None or refund.status != Refund.Status.REQUESTED:
+        return refund.status if refund else "missing"
+    try:
+        return _refund_send(refund_id).status
+    except (base.ProviderUnavailable, base.ProviderError):
+        return Refund.objects.get(id=refund_id).status
 
 
 def refund_submit_requested(*, limit: int = 100) -> int:

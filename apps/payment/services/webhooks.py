@@ -23,7 +23,8 @@ from apps.order import services as order_services
 from apps.order.events import PAYABLE, OrderStatus
 from apps.payment import events
 from apps.payment.models import Payment, PaymentFlag, ProviderEvent, Refund
-from apps.payment.providers import PROVIDERS, base, get_provider
+from apps.payment.providers import PROVIDERS, base
+from apps.payment.services import attempts
 from apps.payment.services._common import ACTOR, flag, int_or_none, unavailable
 from apps.payment.services.refunds import queue_refund, set_refund_status, sync_refunds_to_order
 from nexuscart.errors import Conflict, NotFound
@@ -61,10 +62,65 @@ def webhook_receive(*, provider: str, body: bytes, headers: Mapping[str, str]) -
     if provider not in PROVIDERS:
         raise NotFound(f"No webhook for {provider!r}.", code="not_found")
     try:
-        event = get_provider(provider).parse_webhook(body=body, headers=headers)
+        event = attempts.provider(provider).parse_webhook(body=body, headers=headers)
     except base.ProviderUnavailable as exc:  # PayPal's verification API is down: let PayPal redeliver
         raise unavailable(exc) from exc
+    if event.kind == base.KIND_APPROVED:
+        return approval_apply(event=event)
     return provider_event_apply(event=event)
+
+
+def approval_apply(*, event: base.WebhookEvent) -> EventResult:
+    """PayPal: the buyer approved (webhook or return page). Record it, then capture with no
+    transaction open. A redelivered approval captures too if the first capture's answer was lost."""
+    recorded = provider_event_apply(event=event)
+    payment = Payment.objects.filter(provider=event.provider, provider_reference=event.payment_reference).first()
+    if payment is None or payment.status != Payment.Status.PENDING:
+        return recorded
+    try:
+        captured = payment_capture(payment_id=payment.id)
+    except base.ProviderUnavailable as exc:  # let the provider redeliver (and beat polls)
+        raise unavailable(exc) from exc
+    if captured is None:
+        return recorded
+    if not recorded.duplicate:
+        ProviderEvent.objects.filter(provider=event.provider, provider_event_id=event.event_id).update(
+            outcome=captured.outcome, detail=f"captured: {captured.detail}"[:2000]
+        )
+    return EventResult(
+        outcome=captured.outcome, duplicate=recorded.duplicate, payment_id=payment.id, detail=captured.detail
+    )
+
+
+def payment_capture(*, payment_id: int) -> EventResult | None:
+    """Take the money of an approved payment under the key `capture-<payment id>`, in three steps.
+
+    None when there is nothing to do here (not pending, or another process is capturing it).
+    """
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(id=payment_id)
+        if payment.status != Payment.Status.PENDING:
+            return None
+        outcome, detail = _cancel_if_order_closed(payment)
+        if outcome:
+            return EventResult(outcome=outcome, duplicate=False, payment_id=payment.id, detail=detail)
+        if not attempts.claim(Payment, payment.id, status=Payment.Status.PENDING):
+            return None
+    remote = capture_call(payment)
+    with transaction.atomic():
+        attempts.release(Payment, payment.id)
+        return record_remote_state(payment, remote, source="capture")
+
+
+def capture_call(payment: Payment) -> base.ProviderPayment:
+    """Step (b) of a capture, by the holder of the payment's lease: releases it when the call fails."""
+    try:
+        return attempts.provider(payment.provider).capture_payment(
+            reference=payment.provider_reference, idempotency_key=f"capture-{payment.id}"
+        )
+    except (base.ProviderUnavailable, base.ProviderError):
+        attempts.release(Payment, payment.id)
+        raise
 
 
 def remote_event(
@@ -277,21 +333,24 @@ def _apply_canceled(payment: Payment) -> tuple[str, str]:
 
 
 def _apply_approved(payment: Payment, event: base.WebhookEvent) -> tuple[str, str]:
-    """PayPal: the buyer approved. Capture only while the order still awaits payment."""
+    """PayPal: the buyer approved. The capture follows outside this transaction (approval_apply),
+    and only while the order still awaits payment."""
     if payment.status != Payment.Status.PENDING:
         return ProviderEvent.Outcome.ALREADY_APPLIED, f"payment is {payment.status}"
+    outcome, detail = _cancel_if_order_closed(payment)
+    if outcome:
+        return outcome, detail
+    return ProviderEvent.Outcome.DEFERRED, "approved; the capture follows"
+
+
+def _cancel_if_order_closed(payment: Payment) -> tuple[str, str]:
+    """An approval for an order that no longer awaits payment is never captured."""
     order = order_selectors.order_get(order_id=payment.order_id, with_history=False)
     if order is None or order.status not in PAYABLE or payment.cancel_requested_at:
         payment.status = Payment.Status.CANCELED
         payment.save(update_fields=["status", "updated_at"])
         return ProviderEvent.Outcome.APPLIED, "approved after the order closed: not captured"
-    try:
-        captured = get_provider(payment.provider).capture_payment(
-            reference=payment.provider_reference, idempotency_key=f"capture-{payment.id}"
-        )
-    except base.ProviderUnavailable as exc:
-        raise unavailable(exc) from exc
-    return apply_to_payment(payment, remote_event(payment, captured))
+    return "", ""
 
 
 def _apply_refunds(payment: Payment, event: base.WebhookEvent) -> tuple[str, str]:

@@ -7,9 +7,13 @@ approval page: approves the order and redirects to its return_url).
 
 It is stateful like PayPal (orders move CREATED → APPROVED → COMPLETED), honours
 PayPal-Request-Id (the same id replays the first answer), checks bearer tokens, and can be
-told to fail (`double.fail_with = 503`). Webhooks: `double.deliver(event)` returns the headers
-PayPal would send; the verify endpoint answers SUCCESS only for a transmission it sent, with the
-same webhook id and the same event body, as PayPal's own verification would.
+told to fail (`double.fail_with = 503`) or to apply a request and lose its answer
+(`double.lose_replies = {"POST /v2/checkout/orders/{id}/capture": 1}`: the next such request
+is applied, then the connection is held past the client's timeout and closed unanswered).
+`double.request_log` lists (route, PayPal-Request-Id) of every API request.
+Webhooks: `double.deliver(event)` returns the headers PayPal would send; the verify endpoint
+answers SUCCESS only for a transmission it sent, with the same webhook id and the same event
+body, as PayPal's own verification would.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import hmac
 import json
 import secrets
 import threading
+import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
@@ -46,6 +51,9 @@ class PayPalDouble:
         self.transmissions: dict[str, dict[str, Any]] = {}
         self.calls: Counter[str] = Counter()
         self.fail_with: int | None = None
+        self.lose_replies: Counter[str] = Counter()
+        self.lose_hold_seconds = 1.5
+        self.request_log: list[tuple[str, str | None]] = []
         # PayPal answers PENDING for refunds it settles later (e.g. eCheck captures).
         self.refund_status = "COMPLETED"
         self._signing_key = secrets.token_bytes(32)
@@ -173,11 +181,21 @@ class PayPalDouble:
                     )
                 body = json.loads(raw) if raw else {}
                 key = self.headers.get("PayPal-Request-Id")
+                route = f"{method} {_route(path)}"
+                with double.lock:
+                    double.request_log.append((route, key))
+                    lose = double.lose_replies[route] > 0
+                    double.lose_replies[route] -= lose
                 if key and (path, key) in double.request_ids:
-                    return self._send(*double.request_ids[(path, key)])
-                status, answer = double._route(method, path, body)
-                if key and status < 500:
-                    double.request_ids[(path, key)] = (status, answer)
+                    status, answer = double.request_ids[(path, key)]
+                else:
+                    status, answer = double._route(method, path, body)
+                    if key and status < 500:
+                        double.request_ids[(path, key)] = (status, answer)
+                if lose:  # applied above; the answer never reaches the client
+                    time.sleep(double.lose_hold_seconds)
+                    self.close_connection = True
+                    return None
                 self._send(status, answer)
 
             def _token(self, raw: bytes) -> None:
