@@ -7,7 +7,7 @@ transaction per request), so a benchmark can measure both in the same run on the
 from django.urls import path
 
 from apps.bench import naive_flash_sale
-from apps.order.api.views import NaiveOrderCreateApi
+from apps.bench.naive_checkout import NaiveOrderCreateApi
 from config.urls import handler404, handler500
 from config.urls import urlpatterns as project_urlpatterns
 

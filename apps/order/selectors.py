@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.db.models import Q
 
-from apps.order.models import Cart, FlashSaleOrder, Order, OrderLine, OrderTransition
+from apps.order.models import Cart, FlashSaleOrder, Order, OrderLine, OrderStatus, OrderTransition
+from apps.promotion import selectors as promotion_selectors
 
 
 @dataclass(frozen=True)
@@ -200,3 +202,154 @@ def order_as_dict(order: OrderSnapshot, *, with_history: bool = True) -> dict[st
             for t in order.history
         ]
     return data
+
+
+# --- flash-sale reconciliation: promotion's reservations against our orders -------------------------------
+@dataclass(frozen=True)
+class Reconciliation:
+    campaign_id: int
+    initial: int
+    remaining: int
+    live_order_units: int
+    pending_units: int
+    cancelled_unreleased_units: int
+    returned: int
+    released_units: int
+    reservations: int
+    orders: int
+    differences: tuple[str, ...]
+
+    @property
+    def accounted(self) -> int:
+        return (
+            self.remaining
+            + self.live_order_units
+            + self.pending_units
+            + self.cancelled_unreleased_units
+            + self.returned
+        )
+
+    @property
+    def clean(self) -> bool:
+        return not self.differences
+
+
+def _orders_by_reservation(reservation_ids: list[str]) -> dict[str, tuple[Order, int]]:
+    """reservation id -> (order, units on its lines), in a few set-based queries (sales run to 10^5)."""
+    found: dict[str, tuple[Order, int]] = {}
+    for start in range(0, len(reservation_ids), 5000):
+        refs = list(
+            FlashSaleOrder.objects.filter(reservation_id__in=reservation_ids[start : start + 5000]).values_list(
+                "reservation_id", "order_id"
+            )
+        )
+        order_ids = [order_id for _, order_id in refs]
+        orders = {o.id: o for o in Order.objects.filter(id__in=order_ids)}
+        units: dict[int, int] = {}
+        for order_id, quantity in OrderLine.objects.filter(order_id__in=order_ids).values_list("order_id", "quantity"):
+            units[order_id] = units.get(order_id, 0) + quantity
+        for rid, order_id in refs:
+            if order_id in orders:
+                found[rid] = (orders[order_id], units.get(order_id, 0))
+    return found
+
+
+def flash_sale_reconcile(*, campaign_id: int) -> Reconciliation | None:
+    """Prove initial = remaining + live orders + pending + returned, and list every difference found.
+
+    Units given back on sale after a cancellation (or a dead-lettered reservation) are in
+    `remaining` again; they are counted (released_units) and each is checked against its release row
+    and, when it had one, its cancelled order.
+    """
+    books = promotion_selectors.flash_sale_books(campaign_id=campaign_id)
+    if books is None:
+        return None
+    differences: list[str] = []
+    raw_remaining = books.remaining
+    if raw_remaining is None:
+        if books.warmed:
+            differences.append("Redis has no stock key although the campaign was warmed")
+        raw_remaining = 0 if books.warmed else books.quantity
+    if raw_remaining < 0:
+        differences.append(f"stock in Redis is negative ({raw_remaining})")
+    meta = books.meta
+    if meta and int(meta.get("initial", books.quantity)) != books.quantity:
+        differences.append(f"Redis was loaded with {meta.get('initial')} units, the campaign has {books.quantity}")
+    returned = books.returned_quantity or 0
+    if "returned" in meta and books.returned_quantity is None:
+        differences.append(f"Redis took {meta['returned']} units off sale but the campaign records no return")
+        returned = int(meta["returned"])
+    release_rows = books.release_rows
+    live = pending = cancelled_unreleased = released_units = orders = 0
+    held_by_user: dict[int, int] = {}
+    by_reservation = _orders_by_reservation([r.reservation_id for r in books.reservations])
+    cancelled = OrderStatus.CANCELLED
+    for record in books.reservations:
+        rid = record.reservation_id
+        order, ordered_units = by_reservation.get(rid, (None, 0))
+        if rid in books.released_ids:
+            released_units += record.quantity
+            row = release_rows.get(rid)
+            if row is None:
+                differences.append(f"reservation {rid}: given back in Redis but no release row in PostgreSQL")
+            if order is None and row is not None and row.order_id is None:
+                continue  # dead-lettered before any order existed
+            if order is None or order.status != cancelled:
+                differences.append(
+                    f"reservation {rid}: given back but its order is {order.status if order else 'missing'}"
+                )
+            continue
+        held_by_user[record.user_id] = held_by_user.get(record.user_id, 0) + record.quantity
+        if rid in release_rows:
+            differences.append(f"reservation {rid}: release row exists but Redis never gave the unit back")
+        if order is None:
+            if record.status != "pending":
+                differences.append(f"reservation {rid}: marked {record.status} but no order exists")
+            pending += record.quantity
+            continue
+        orders += 1
+        if order.user_id != record.user_id:
+            differences.append(
+                f"reservation {rid}: order {order.id} belongs to user {order.user_id}, not {record.user_id}"
+            )
+        if ordered_units != record.quantity:
+            differences.append(
+                f"reservation {rid}: order {order.id} has {ordered_units} units, reserved {record.quantity}"
+            )
+        if record.status == "pending":
+            differences.append(f"reservation {rid}: order {order.id} exists but the reservation is still pending")
+        if order.status == cancelled:
+            cancelled_unreleased += record.quantity
+            differences.append(f"reservation {rid}: order {order.id} cancelled, unit not given back yet")
+        else:
+            live += record.quantity
+    for rid in sorted(set(release_rows) - {r.reservation_id for r in books.reservations}):
+        differences.append(f"release row for reservation {rid} that Redis does not know")
+    counters = books.user_counts
+    for user_id in sorted(set(counters) | set(held_by_user)):
+        counted, held = counters.get(user_id, 0), held_by_user.get(user_id, 0)
+        if counted != held:
+            differences.append(f"user {user_id}: counter says {counted}, reservations held {held}")
+        if held > books.per_user_limit:
+            differences.append(f"user {user_id}: holds {held} units, above the limit of {books.per_user_limit}")
+    if books.stream_length != len(books.reservations):
+        differences.append(f"stream has {books.stream_length} entries, {len(books.reservations)} reservations recorded")
+    report = Reconciliation(
+        campaign_id=campaign_id,
+        initial=books.quantity,
+        remaining=raw_remaining,
+        live_order_units=live,
+        pending_units=pending,
+        cancelled_unreleased_units=cancelled_unreleased,
+        returned=returned,
+        released_units=released_units,
+        reservations=len(books.reservations),
+        orders=orders,
+        differences=tuple(differences),
+    )
+    if report.accounted != report.initial:
+        differences.insert(
+            0, f"initial {report.initial} != accounted {report.accounted} (off by {report.accounted - report.initial})"
+        )
+        report = dataclasses.replace(report, differences=tuple(differences))
+    return report

@@ -32,8 +32,8 @@ from apps.bench.naive_flash_sale import PURCHASE_TABLE, STOCK_TABLE  # noqa: E40
 from apps.catalog import services as catalog_services  # noqa: E402
 from apps.inventory import services as inventory_services  # noqa: E402
 from apps.order import selectors as order_selectors  # noqa: E402
-from apps.promotion import flashsale, selectors, services  # noqa: E402
-from apps.promotion.worker import ReservationWorker  # noqa: E402
+from apps.order.services import ReservationWorker  # noqa: E402
+from apps.promotion import flashsale, services  # noqa: E402
 
 P99_LIMIT_MS = 50.0
 SERVER_LOG = ROOT / ".local" / "log" / "bench-flash-sale-server.log"
@@ -295,7 +295,7 @@ def sell_out(vegeta: str, url: str, users, rate: int) -> list[str]:
         per_user[record.user_id] += record.quantity
     orders = {order_selectors.order_get_by_reservation(reservation_id=r.reservation_id) for r in records}
     orders.discard(None)
-    report = selectors.flash_sale_reconcile(campaign_id=campaign.id)
+    report = order_selectors.flash_sale_reconcile(campaign_id=campaign.id)
     checks = [
         (f"units sold = stock: {sum(per_user.values())} = {quantity}", sum(per_user.values()) == quantity),
         (f"202 answers = units sold: {step['codes'].get('202', 0)}", step["codes"].get("202", 0) == quantity),

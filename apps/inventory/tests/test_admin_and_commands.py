@@ -39,23 +39,6 @@ def test_reconcile_command_reports_then_fixes(redis_client, manage_py, subproces
     assert LedgerEntry.objects.filter(sku=sku, kind="RECONCILE").count() == 1
 
 
-@pytest.mark.slow
-def test_reconcile_command_releases_reservations_of_cancelled_or_missing_orders(
-    redis_client, manage_py, subprocess_env
-):
-    sku = sku_code()
-    services.stock_bulk_set(levels={sku: 5}, reason="seed")
-    services.stock_reserve(reference="order:424242", lines={sku: 2}, actor="u")  # no such order
-    report = subprocess.run([*manage_py, "reconcile_inventory"], env=subprocess_env(), capture_output=True, text=True)
-    assert report.returncode == 1
-    assert "order:424242: pending reservation but the order is missing (should release)" in report.stdout
-    fixed = subprocess.run(
-        [*manage_py, "reconcile_inventory", "--fix"], env=subprocess_env(), capture_output=True, text=True
-    )
-    assert fixed.returncode == 0, fixed.stderr
-    assert selectors.availability_get(sku=sku) == 5
-
-
 def test_staff_see_low_stock_and_adjust_in_the_admin(admin_client, redis_client):
     low, plenty = sku_code(), sku_code()
     services.stock_bulk_set(levels={low: 10, plenty: 100}, reason="seed")

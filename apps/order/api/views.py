@@ -48,9 +48,8 @@ def _cart_items(request: Request) -> dict[str, int]:
 
 def _cart_coupon(request: Request) -> str | None:
     if request.user.is_authenticated:
-        # The signed-in cart's coupon is kept by the promotion context (until its selector lands: none).
-        coupon_get = getattr(promotion_selectors, "cart_coupon_get", None)
-        return coupon_get(user_id=request.user.id) if coupon_get else None
+        # The signed-in cart's coupon is kept by the promotion context.
+        return promotion_selectors.cart_coupon_get(user_id=request.user.id)
     return request.session.get(SESSION_COUPON_KEY)
 
 
@@ -161,7 +160,7 @@ class OrderCreateInputSerializer(serializers.Serializer):
     coupon_code = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True)
 
 
-def _create_order(request: Request, *, naive_row_lock: bool = False) -> Response:
+def _create_order(request: Request) -> Response:
     data = OrderCreateInputSerializer(data=request.data)
     data.is_valid(raise_exception=True)
     items = data.validated_data.get("items")
@@ -171,7 +170,6 @@ def _create_order(request: Request, *, naive_row_lock: bool = False) -> Response
         shipping_address_id=data.validated_data["shipping_address_id"],
         # Ordering the cart: the coupon applied to it, unless the request names one.
         coupon_code=data.validated_data.get("coupon_code") or (None if items is not None else _cart_coupon(request)),
-        naive_row_lock=naive_row_lock,
     )
     if items is None and request.user.is_authenticated:
         promotion_services.cart_coupon_clear(user_id=request.user.id)
@@ -193,16 +191,6 @@ class OrderListCreateApi(APIView):
     @idempotent
     def post(self, request: Request) -> Response:
         return _create_order(request)
-
-
-class NaiveOrderCreateApi(APIView):
-    """Benchmark baseline only (BENCH_ENDPOINTS): stock row lock + direct deduction, no reservation."""
-
-    permission_classes = [IsAuthenticated]
-
-    @idempotent
-    def post(self, request: Request) -> Response:
-        return _create_order(request, naive_row_lock=True)
 
 
 class OrderDetailApi(APIView):

@@ -8,7 +8,7 @@ from apps.inventory import selectors as inventory_selectors
 from apps.inventory import services as inventory_services
 from apps.order import selectors, services
 from apps.order.models import Order, OrderLine, OrderTransition
-from apps.order.services import OrderLineInput
+from apps.order.services import OrderLineInput, checkout
 from apps.order.tests.factories import UserFactory, address_for, sku_for_sale
 from nexuscart.errors import Conflict, NotFound
 from nexuscart.models import OutboxEvent
@@ -43,7 +43,7 @@ def test_failure_after_the_reservation_leaves_nothing_behind(redis_client, monke
     def explode(order, lines):
         raise RuntimeError("injected failure after reserving stock")
 
-    monkeypatch.setattr(services, "_publish_created", explode)
+    monkeypatch.setattr(checkout, "publish_created", explode)
     with pytest.raises(RuntimeError):
         services.order_create(user_id=user.id, lines=[OrderLineInput(sku, 3)], shipping_address_id=address_id)
     assert inventory_selectors.availability_get(sku=sku) == 5

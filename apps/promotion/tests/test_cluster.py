@@ -10,9 +10,9 @@ from redis.cluster import RedisCluster
 from redis.exceptions import RedisClusterException, ResponseError
 
 from apps.order import selectors as order_selectors
-from apps.promotion import flashsale, selectors
+from apps.order.services import ReservationWorker
+from apps.promotion import flashsale
 from apps.promotion.tests.factories import make_campaign, make_users
-from apps.promotion.worker import ReservationWorker
 from nexuscart.redis_scripts import RedisScript
 
 CLUSTER_URL = "redis://127.0.0.1:7101/0"
@@ -83,6 +83,6 @@ def test_the_flash_sale_runs_unchanged_on_redis_cluster(cluster):
     records = flashsale.reservations_all(cluster, campaign.id)
     assert {r.status for r in records} == {"ordered"}
     assert all(order_selectors.order_get_by_reservation(reservation_id=r.reservation_id) for r in records)
-    report = selectors.flash_sale_reconcile(campaign_id=campaign.id)
+    report = order_selectors.flash_sale_reconcile(campaign_id=campaign.id)
     assert report.clean, report.differences
     assert (report.initial, report.live_order_units, report.remaining) == (100, 100, 0)

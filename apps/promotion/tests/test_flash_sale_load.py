@@ -12,10 +12,10 @@ from django.core.management import call_command
 
 from apps.order import selectors as order_selectors
 from apps.order import services as order_services
-from apps.promotion import flashsale, selectors
+from apps.order.services import ReservationWorker
+from apps.promotion import flashsale
 from apps.promotion.models import FlashSaleRelease
 from apps.promotion.tests.factories import access_token, make_campaign, make_users
-from apps.promotion.worker import ReservationWorker
 from nexuscart.consumers import apply_event
 from nexuscart.events import Envelope
 from nexuscart.models import OutboxEvent
@@ -113,7 +113,7 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(redis_client, su
 
     doomed = subprocess.run(
         [*manage_py, "flashsale_worker", "--campaign", str(campaign.id), "--consumer", "doomed", "--batch", "25"],
-        env=subprocess_env(NEXUSCART_FAULTS="promotion.flashsale_worker.before_ack"),
+        env=subprocess_env(NEXUSCART_FAULTS="order.flash_sale_worker.before_ack"),
         timeout=60,
         check=False,
     )
@@ -181,7 +181,7 @@ def test_a_cancelled_order_gives_the_unit_and_the_quota_back_exactly_once(redis_
     # The unit is on sale again, and the first buyer may buy again.
     assert reserve_directly(campaign.id, first.id, "7004") == "ok"
     ReservationWorker(campaign_ids=[campaign.id]).run(idle_timeout=0.3)
-    report = selectors.flash_sale_reconcile(campaign_id=campaign.id)
+    report = order_selectors.flash_sale_reconcile(campaign_id=campaign.id)
     assert report.clean, report.differences
     assert (report.live_order_units, report.released_units, report.remaining) == (2, 1, 0)
 
@@ -196,6 +196,6 @@ def test_reconciliation_names_what_differs(redis_client):
     client.hset(flashsale.Keys(campaign.id).users, user.id, 5)
     with pytest.raises(Exception, match="difference"):
         reconcile_output(campaign.id)
-    report = selectors.flash_sale_reconcile(campaign_id=campaign.id)
+    report = order_selectors.flash_sale_reconcile(campaign_id=campaign.id)
     assert report.differences[0] == "initial 5 != accounted 8 (off by 3)"
     assert f"user {user.id}: counter says 5, reservations held 1" in report.differences

@@ -10,9 +10,9 @@ import pytest
 import redis as redis_lib
 
 from apps.order import selectors as order_selectors
+from apps.order.services import ReservationWorker
 from apps.promotion import flashsale, selectors
 from apps.promotion.tests.factories import UserFactory, access_token, make_campaign
-from apps.promotion.worker import ReservationWorker
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

@@ -7,8 +7,8 @@ import threading
 import pytest
 from django.test import Client
 
+from apps.order.services import ReservationWorker
 from apps.promotion.tests.factories import UserFactory, make_campaign
-from apps.promotion.worker import ReservationWorker
 from tests.pytest_plugin import ARTIFACTS, CHROMIUM
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

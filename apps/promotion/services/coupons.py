@@ -1,237 +1,27 @@
-"""Write entry points of the promotion context: keyword-only, typed, one transaction, events to the outbox.
-
-Flash sales: campaign set-up (stock allocated from inventory), warm-up into Redis, the worker's
-reservation -> order step, the give-back of cancelled reservations, and the end of a sale (unsold
-units back to inventory). Coupons and automatic discounts: quote, redeem, release.
-"""
+"""Coupons and automatic discounts: quote, redeem, release; the coupon kept on a shopper's cart."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from apps.catalog import selectors as catalog_selectors
-from apps.inventory import services as inventory_services
-from apps.order import services as order_services
-from apps.promotion import flashsale
 from apps.promotion.models import (
-    CampaignStatus,
     CartCoupon,
     Coupon,
     CouponRedemption,
     CouponUserUsage,
     DiscountCampaign,
     DiscountKind,
-    FlashSaleCampaign,
-    FlashSaleRelease,
 )
-from apps.promotion.selectors import CampaignSnapshot, CouponSnapshot, campaign_get, coupon_snapshot
-from nexuscart.errors import ApplicationError, Conflict, NotFound, Unprocessable
+from apps.promotion.selectors import CouponSnapshot, coupon_snapshot
+from nexuscart.errors import Conflict, NotFound, Unprocessable
 
 logger = logging.getLogger(__name__)
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
-# --- flash sales ---------------------------------------------------------------------------------------
-def flash_sale_campaign_create(
-    *,
-    sku: str,
-    price: int,
-    quantity: int,
-    starts_at: datetime,
-    ends_at: datetime,
-    per_user_limit: int,
-    actor: str,
-) -> CampaignSnapshot:
-    """Schedule a sale; its units leave general stock now (Conflict "insufficient_stock" otherwise)."""
-    if ends_at <= starts_at:
-        raise Unprocessable("The sale must end after it starts.", code="invalid_window")
-    if ends_at <= timezone.now():
-        raise Unprocessable("The sale would already be over.", code="invalid_window")
-    if quantity <= 0 or per_user_limit <= 0 or price < 0:
-        raise Unprocessable("Quantity and per-user limit must be positive, price not negative.", code="invalid_value")
-    snapshot = catalog_selectors.sku_get(sku=sku)
-    if snapshot is None:
-        raise Unprocessable(f"Unknown SKU {sku!r}.", code="unknown_sku")
-    name = snapshot.product_name + (f" - {snapshot.variant_name}" if snapshot.variant_name else "")
-    with transaction.atomic():
-        campaign = FlashSaleCampaign.objects.create(
-            sku=sku,
-            name=name[:300],
-            price=price,
-            currency=snapshot.currency,
-            quantity=quantity,
-            per_user_limit=per_user_limit,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            created_by=actor,
-        )
-        inventory_services.stock_allocate_for_campaign(sku=sku, quantity=quantity, campaign_id=campaign.pk, actor=actor)
-    return campaign_get(campaign_id=campaign.pk)  # type: ignore[return-value]
-
-
-def flash_sale_campaign_warmup(*, campaign_id: int) -> CampaignSnapshot:
-    """Load stock, limit and window into Redis. Idempotent; the lock keeps two loaders apart."""
-    client = flashsale.sync_client()
-    with flashsale.CampaignLock(client, campaign_id):
-        campaign = FlashSaleCampaign.objects.filter(pk=campaign_id).first()
-        if campaign is None:
-            raise NotFound(f"No flash sale {campaign_id}.", code="not_found")
-        if campaign.returned_quantity is not None or campaign.status == CampaignStatus.ENDED:
-            raise Conflict("The sale is over; it cannot be loaded again.", code="campaign_ended")
-        loaded = flashsale.warmup(
-            client,
-            campaign_id=campaign.pk,
-            starts_ms=_ms(campaign.starts_at),
-            ends_ms=_ms(campaign.ends_at),
-            per_user_limit=campaign.per_user_limit,
-            price=campaign.price,
-            currency=campaign.currency,
-            sku=campaign.sku,
-            quantity=campaign.quantity,
-        )
-        if campaign.warmed_at is None or loaded:
-            FlashSaleCampaign.objects.filter(pk=campaign.pk).update(warmed_at=timezone.now())
-        logger.info("flash sale warmed", extra={"campaign_id": campaign.pk, "loaded_stock": loaded})
-    return campaign_get(campaign_id=campaign_id)  # type: ignore[return-value]
-
-
-def flash_sale_campaign_finish(*, campaign_id: int) -> CampaignSnapshot:
-    """After the end: take the unsold units off sale and give them back to inventory, once."""
-    client = flashsale.sync_client()
-    with transaction.atomic():
-        campaign = FlashSaleCampaign.objects.select_for_update().filter(pk=campaign_id).first()
-        if campaign is None:
-            raise NotFound(f"No flash sale {campaign_id}.", code="not_found")
-        if campaign.returned_quantity is None:
-            left = flashsale.finish(client, campaign_id=campaign.pk)
-            if left < 0:
-                if campaign.warmed_at is not None:
-                    # Loaded once but gone from Redis now: returning the full quantity could oversell.
-                    raise Conflict(
-                        "The campaign's Redis state is missing; run reconcile_flash_sale.", code="state_missing"
-                    )
-                left = campaign.quantity
-            if left > 0:
-                inventory_services.stock_return_from_campaign(
-                    sku=campaign.sku, quantity=left, campaign_id=campaign.pk, actor="flash-sale-end"
-                )
-            campaign.returned_quantity = left
-            campaign.status = CampaignStatus.ENDED
-            campaign.save(update_fields=["returned_quantity", "status"])
-    return campaign_get(campaign_id=campaign_id)  # type: ignore[return-value]
-
-
-def flash_sale_tick(*, now: datetime | None = None) -> dict[str, int]:
-    """Beat: warm up sales about to start, mark live/sold out, finish the ones that ended."""
-    now = now or timezone.now()
-    done = {"warmed": 0, "finished": 0}
-    lead = timedelta(seconds=settings.FLASH_SALE_WARMUP_LEAD_SECONDS)
-    due = FlashSaleCampaign.objects.filter(
-        warmed_at__isnull=True, returned_quantity__isnull=True, starts_at__lte=now + lead, ends_at__gt=now
-    )
-    for campaign_id in due.values_list("id", flat=True):
-        try:
-            flash_sale_campaign_warmup(campaign_id=campaign_id)
-            done["warmed"] += 1
-        except (ApplicationError, flashsale.LockNotAcquired):
-            logger.exception("flash sale warm-up failed", extra={"campaign_id": campaign_id})
-    over = FlashSaleCampaign.objects.filter(returned_quantity__isnull=True, ends_at__lte=now)
-    for campaign_id in over.values_list("id", flat=True):
-        try:
-            flash_sale_campaign_finish(campaign_id=campaign_id)
-            done["finished"] += 1
-        except ApplicationError:
-            logger.exception("flash sale finish failed", extra={"campaign_id": campaign_id})
-    running = FlashSaleCampaign.objects.filter(
-        returned_quantity__isnull=True, starts_at__lte=now, ends_at__gt=now
-    ).exclude(status=CampaignStatus.ENDED)
-    client = flashsale.sync_client()
-    long_over = FlashSaleCampaign.objects.filter(returned_quantity__isnull=False, ends_at__lte=now - timedelta(days=2))
-    flashsale.forget_loaded(client, list(long_over.values_list("id", flat=True)[:500]))
-    for campaign in running:
-        left = flashsale.remaining(client, campaign.pk)
-        status = CampaignStatus.SOLD_OUT if left is not None and left <= 0 else CampaignStatus.LIVE
-        if campaign.status != status:
-            FlashSaleCampaign.objects.filter(pk=campaign.pk).update(status=status)
-    return done
-
-
-@dataclass(frozen=True)
-class CampaignTerms:
-    """What the worker needs of a campaign to price its orders (cached per worker)."""
-
-    campaign_id: int
-    sku: str
-    price: int
-    currency: str
-
-
-def flash_sale_terms(*, campaign_id: int) -> CampaignTerms | None:
-    campaign = FlashSaleCampaign.objects.filter(pk=campaign_id).first()
-    if campaign is None:
-        return None
-    return CampaignTerms(campaign.pk, campaign.sku, campaign.price, campaign.currency)
-
-
-def flash_sale_reservation_order(*, terms: CampaignTerms, reservation_id: str, user_id: int, quantity: int) -> int:
-    """The order for one reservation (created once; the same order on every later call). Its id."""
-    order = order_services.order_create_for_flash_sale(
-        reservation_id=reservation_id,
-        campaign_id=terms.campaign_id,
-        user_id=user_id,
-        sku=terms.sku,
-        quantity=quantity,
-        unit_price=terms.price,
-        currency=terms.currency,
-    )
-    return int(order.id)
-
-
-def flash_sale_reservation_release(*, campaign_id: int, reservation_id: str, order_id: int, user_id: int) -> int:
-    """Give a cancelled order's unit and the user's quota back on sale, exactly once. Units given back.
-
-    Runs inside the consumer's inbox transaction. The Redis script keeps its own marker per
-    reservation, so a redelivery after a rollback here cannot give the unit back twice either.
-    """
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                release = FlashSaleRelease.objects.create(
-                    campaign_id=campaign_id,
-                    reservation_id=reservation_id,
-                    order_id=order_id,
-                    user_id=user_id,
-                    quantity=0,
-                )
-        except IntegrityError:
-            return 0
-        given = flashsale.release(
-            flashsale.sync_client(), campaign_id=campaign_id, reservation_id=reservation_id, order_id=order_id
-        )
-        if given < 0:
-            logger.error(
-                "cancelled flash-sale order has no reservation in Redis",
-                extra={"campaign_id": campaign_id, "reservation_id": reservation_id, "order_id": order_id},
-            )
-            release.delete()
-            return 0
-        if given == 0:
-            # Redis gave it back in an earlier try whose transaction rolled back: its record says how much.
-            record = flashsale.reservation_record(flashsale.sync_client(), campaign_id, reservation_id)
-            given = record.quantity if record else 0
-        release.quantity = given
-        release.save(update_fields=["quantity"])
-        return given
 
 
 # --- coupons and automatic discounts -----------------------------------------------------------------------

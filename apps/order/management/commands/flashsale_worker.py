@@ -3,7 +3,7 @@ import signal
 
 from django.core.management.base import BaseCommand
 
-from apps.promotion.worker import ReservationWorker
+from apps.order.services import ReservationWorker
 
 
 class Command(BaseCommand):

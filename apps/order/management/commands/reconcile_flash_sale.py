@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.promotion import selectors
+from apps.order import selectors
 
 
 class Command(BaseCommand):

@@ -1,0 +1,171 @@
+"""Checkout (`order_create`): validate, snapshot prices, write the order, reserve stock, record OrderCreated.
+
+All of it in ONE transaction: if any step raises, PostgreSQL rolls all of it back, the
+inventory reservation (the "try" of try/confirm/release) and the coupon redemption included.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from apps.inventory import services as inventory_services
+from apps.order.models import Order, OrderLine, OrderStatus
+from apps.order.selectors import OrderLineSnapshot, OrderSnapshot, OrderTransitionSnapshot, cart_items_get
+from apps.order.services.cart import cart_clear
+from apps.order.services.common import (
+    BadRequest,
+    OrderLineInput,
+    line_name,
+    log_transition,
+    merge_lines,
+    publish_created,
+    reservation_reference,
+    skus_for_sale,
+)
+from apps.order.services.pricing import discount_quote
+from apps.promotion import services as promotion_services
+from apps.user import selectors as user_selectors
+from nexuscart.snowflake import next_id
+
+
+@dataclass(frozen=True)
+class CheckoutPlan:
+    """What a checkout will write, validated and priced (nothing written yet)."""
+
+    user_id: int
+    from_cart: bool
+    quantities: dict[str, int]
+    skus: dict[str, Any]
+    address: Any
+    currency: str
+    subtotal: int
+    discount: int
+    coupon_code: str | None
+
+
+def checkout_plan(
+    *, user_id: int, lines: list[OrderLineInput] | None, shipping_address_id: int, coupon_code: str | None
+) -> CheckoutPlan:
+    from_cart = lines is None
+    if lines is None:
+        lines = [OrderLineInput(sku, qty) for sku, qty in cart_items_get(user_id=user_id).items()]
+    quantities = merge_lines(lines)
+    if not isinstance(shipping_address_id, int) or isinstance(shipping_address_id, bool):
+        raise BadRequest("shipping_address_id must be an integer.", code="invalid_address")
+    address = user_selectors.address_get(user_id=user_id, address_id=shipping_address_id)
+    if address is None:
+        raise BadRequest(f"Address {shipping_address_id} is not one of your addresses.", code="unknown_address")
+    skus = skus_for_sale(quantities)
+    currencies = {skus[s].currency for s in quantities}
+    if len(currencies) != 1:
+        raise BadRequest("All lines of one order must share a currency.", code="mixed_currency")
+    subtotal = sum(skus[s].price * q for s, q in quantities.items())
+    quote = discount_quote(user_id, [(skus[s], q) for s, q in quantities.items()], coupon_code)
+    return CheckoutPlan(
+        user_id=user_id,
+        from_cart=from_cart,
+        quantities=quantities,
+        skus=skus,
+        address=address,
+        currency=currencies.pop(),
+        subtotal=subtotal,
+        discount=min(subtotal, quote.discount),
+        coupon_code=quote.coupon_code,
+    )
+
+
+def checkout_write_order(plan: CheckoutPlan, *, actor: str, now: datetime) -> tuple[Order, list[OrderLine]]:
+    """The order, its lines, its first history row and the coupon's redemption (stock is the caller's)."""
+    order = Order.objects.create(
+        id=next_id(),
+        user_id=plan.user_id,
+        status=OrderStatus.CREATED,
+        subtotal=plan.subtotal,
+        discount=plan.discount,
+        total=plan.subtotal - plan.discount,
+        currency=plan.currency,
+        coupon_code=plan.coupon_code,
+        shipping_address_id=plan.address.id,
+        shipping_address=dataclasses.asdict(plan.address),
+        created_at=now,
+        updated_at=now,
+    )
+    skus = plan.skus
+    order_lines = OrderLine.objects.bulk_create(
+        [
+            OrderLine(
+                user_id=plan.user_id,
+                order_id=order.id,
+                sku=sku,
+                name=line_name(skus[sku])[:300],
+                quantity=q,
+                unit_price=skus[sku].price,
+                line_total=skus[sku].price * q,
+            )
+            for sku, q in sorted(plan.quantities.items())
+        ]
+    )
+    log_transition(order, from_status="", actor=actor, reason="checkout")
+    if plan.coupon_code:
+        promotion_services.coupon_redeem(
+            code=plan.coupon_code, user_id=plan.user_id, order_id=order.id, subtotal=plan.subtotal
+        )
+    return order, order_lines
+
+
+def checkout_finish(plan: CheckoutPlan, order: Order, order_lines: list[OrderLine], *, actor: str) -> OrderSnapshot:
+    """OrderCreated to the outbox, the cart emptied, and the snapshot built from what was written."""
+    publish_created(order, order_lines)
+    if plan.from_cart:
+        cart_clear(user_id=plan.user_id)
+    # Built from what we just wrote (no re-read): this is the checkout's hot path.
+    return OrderSnapshot(
+        id=order.id,
+        user_id=order.user_id,
+        status=order.status,
+        lines=tuple(
+            OrderLineSnapshot(ln.sku, ln.name, ln.quantity, ln.unit_price, ln.line_total) for ln in order_lines
+        ),
+        subtotal=order.subtotal,
+        discount=order.discount,
+        total=order.total,
+        currency=order.currency,
+        created_at=order.created_at,
+        paid_at=None,
+        flash_sale_campaign_id=None,
+        flash_sale_reservation_id=None,
+        coupon_code=order.coupon_code,
+        shipping_address=order.shipping_address,
+        history=(OrderTransitionSnapshot("", order.status, actor, "checkout", order.created_at),),
+    )
+
+
+@transaction.atomic(savepoint=False)  # all or nothing: any error fails the whole checkout
+def order_create(
+    *,
+    user_id: int,
+    lines: list[OrderLineInput] | None,
+    shipping_address_id: int,
+    coupon_code: str | None = None,
+    actor: str | None = None,
+) -> OrderSnapshot:
+    """Checkout: all or nothing. `lines=None` checks out the user's cart (and empties it)."""
+    plan = checkout_plan(user_id=user_id, lines=lines, shipping_address_id=shipping_address_id, coupon_code=coupon_code)
+    actor = actor or f"user:{user_id}"
+    order, order_lines = checkout_write_order(plan, actor=actor, now=timezone.now())
+    # Stock last: the hot stock rows stay locked only for the rest of this short transaction.
+    inventory_services.stock_reserve(
+        reference=reservation_reference(order.id),
+        lines=plan.quantities,
+        actor=actor,
+        ttl=timedelta(minutes=settings.ORDER_PAYMENT_TIMEOUT_MINUTES) + timedelta(minutes=15),
+        reason=f"order {order.id}",
+    )
+    return checkout_finish(plan, order, order_lines, actor=actor)

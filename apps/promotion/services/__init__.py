@@ -1,0 +1,58 @@
+"""Write entry points of the promotion context: keyword-only, typed, one transaction, events to the outbox.
+
+One module per use case, all re-exported here (`from apps.promotion import services`):
+- flash_sales: campaign set-up, warm-up, tick, end, the give-back of a cancelled order's unit
+- reservations: the reservation stream order's worker consumes (read, mark ordered, dead-letter)
+- coupons: coupons and automatic discounts (quote, redeem, release), the cart's coupon
+
+Promotion never imports order: orders are created by order from the reservations read here, and
+what order does comes back as events (OrderCancelled gives a unit and a coupon use back).
+"""
+
+from apps.promotion.services.coupons import (
+    DiscountLine,
+    DiscountQuote,
+    DiscountReason,
+    cart_coupon_clear,
+    cart_coupon_set,
+    coupon_create,
+    coupon_redeem,
+    coupon_release,
+    discount_quote,
+)
+from apps.promotion.services.flash_sales import (
+    flash_sale_campaign_create,
+    flash_sale_campaign_finish,
+    flash_sale_campaign_warmup,
+    flash_sale_reservation_release,
+    flash_sale_tick,
+)
+from apps.promotion.services.reservations import (
+    ReservationEntry,
+    flash_sale_entries_ack,
+    flash_sale_reservations_ordered,
+    flash_sale_reservations_read,
+    flash_sale_stream_group_ensure,
+)
+
+__all__ = [
+    "DiscountLine",
+    "DiscountQuote",
+    "DiscountReason",
+    "ReservationEntry",
+    "cart_coupon_clear",
+    "cart_coupon_set",
+    "coupon_create",
+    "coupon_redeem",
+    "coupon_release",
+    "discount_quote",
+    "flash_sale_campaign_create",
+    "flash_sale_campaign_finish",
+    "flash_sale_campaign_warmup",
+    "flash_sale_entries_ack",
+    "flash_sale_reservation_release",
+    "flash_sale_reservations_ordered",
+    "flash_sale_reservations_read",
+    "flash_sale_stream_group_ensure",
+    "flash_sale_tick",
+]
