@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.promotion import selectors, services
+from nexuscart.bounds import BIGINT_MAX, INT_MAX, LIST_MAX
 from nexuscart.errors import NotFound
 
 
@@ -47,7 +48,7 @@ class StaffFlashSaleCreateApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         sku = serializers.CharField(max_length=64)
-        price = serializers.IntegerField(min_value=0)
+        price = serializers.IntegerField(min_value=0, max_value=INT_MAX)
         quantity = serializers.IntegerField(min_value=1, max_value=10_000_000)
         starts_at = serializers.DateTimeField()
         ends_at = serializers.DateTimeField()
@@ -91,14 +92,18 @@ class StaffCouponCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
         code = serializers.RegexField(r"^[A-Za-z0-9_-]{3,40}$")
         kind = serializers.ChoiceField(choices=["percent", "amount"])
-        value = serializers.IntegerField(min_value=1)
-        min_spend = serializers.IntegerField(min_value=0, required=False, default=0)
+        value = serializers.IntegerField(min_value=1, max_value=INT_MAX)
+        min_spend = serializers.IntegerField(min_value=0, max_value=INT_MAX, required=False, default=0)
         starts_at = serializers.DateTimeField(required=False, allow_null=True)
         ends_at = serializers.DateTimeField(required=False, allow_null=True)
-        max_uses = serializers.IntegerField(min_value=1, required=False, allow_null=True)
-        max_uses_per_user = serializers.IntegerField(min_value=1, required=False, allow_null=True)
-        eligible_category_ids = serializers.ListField(child=serializers.IntegerField(), required=False)
-        eligible_skus = serializers.ListField(child=serializers.CharField(max_length=64), required=False)
+        max_uses = serializers.IntegerField(min_value=1, max_value=INT_MAX, required=False, allow_null=True)
+        max_uses_per_user = serializers.IntegerField(min_value=1, max_value=INT_MAX, required=False, allow_null=True)
+        eligible_category_ids = serializers.ListField(
+            child=serializers.IntegerField(min_value=1, max_value=BIGINT_MAX), required=False, max_length=LIST_MAX
+        )
+        eligible_skus = serializers.ListField(
+            child=serializers.CharField(max_length=64), required=False, max_length=LIST_MAX
+        )
 
     def post(self, request):
         data = self.InputSerializer(data=request.data)

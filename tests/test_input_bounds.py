@@ -1,0 +1,71 @@
+"""Unbounded inputs (issue 13 #8): every integer bounded to its column, every list and string bounded.
+
+Each case sent a value PostgreSQL cannot store (or an endless list) and got a 500 "integer out of
+range"; now it is a 400 problem+json naming the field, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from apps.promotion.tests.factories import make_sku
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+HUGE = 20290458254255161344  # the fuzzer's value from the issue
+INT_OVER = 2**31
+
+
+@pytest.fixture
+def staff_client(client):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
+
+
+def _window() -> tuple[str, str]:
+    start = timezone.now() + timezone.timedelta(minutes=5)
+    return start.isoformat(), (start + timezone.timedelta(minutes=30)).isoformat()
+
+
+def _refused(response, field: str) -> None:
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "validation_error"
+    assert field in response.json()["errors"]
+
+
+COUPON = {"code": "BOUND-1", "kind": "amount", "value": 500}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("value", HUGE),
+        ("value", INT_OVER),
+        ("min_spend", HUGE),
+        ("max_uses", INT_OVER),
+        ("max_uses_per_user", HUGE),
+        ("eligible_category_ids", [HUGE]),
+        ("eligible_category_ids", list(range(1, 1002))),
+        ("eligible_skus", [f"SKU-{n}" for n in range(1001)]),
+        ("eligible_skus", ["x" * 65]),
+    ],
+)
+def test_staff_coupon_inputs_are_bounded(staff_client, field, value):
+    response = staff_client.post("/api/v1/staff/coupons", {**COUPON, field: value}, content_type="application/json")
+    _refused(response, field)
+
+
+def test_a_coupon_at_the_column_maximum_is_still_accepted(staff_client):
+    body = {**COUPON, "value": 2**31 - 1, "min_spend": 2**31 - 1, "max_uses": 2**31 - 1}
+    assert staff_client.post("/api/v1/staff/coupons", body, content_type="application/json").status_code == 201
+
+
+@pytest.mark.parametrize("price", [HUGE, INT_OVER])
+def test_flash_sale_price_is_bounded(staff_client, price):
+    sku, _ = make_sku(stock=50)
+    starts_at, ends_at = _window()
+    body = {"sku": sku, "price": price, "quantity": 5, "starts_at": starts_at, "ends_at": ends_at, "per_user_limit": 1}
+    _refused(staff_client.post("/api/v1/staff/flash-sales", body, content_type="application/json"), "price")
