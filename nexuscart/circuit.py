@@ -23,18 +23,17 @@ protects the provider, it must not become a second outage.
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
 import redis as redis_lib
-from django.conf import settings
+
+from nexuscart import redis as nc_redis
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
+# Breaker calls sit on the request path in front of a provider call: give up on Redis quickly.
+REDIS_TIMEOUT_SECONDS = 0.5
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 
@@ -124,11 +123,6 @@ class BreakerStatus:
     trips: int
 
 
-@functools.cache
-def _default_redis(url: str) -> redis_lib.Redis:
-    return redis_lib.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-
-
 class CircuitBreaker:
     def __init__(
         self,
@@ -143,7 +137,7 @@ class CircuitBreaker:
         probe_timeout_seconds: float = 30.0,
     ):
         self.name = name
-        self.redis = redis or _default_redis(settings.REDIS_URL)
+        self.redis = redis or nc_redis.client(timeout=REDIS_TIMEOUT_SECONDS)
         self.failure_threshold = failure_threshold
         self.failure_rate = failure_rate
         self.min_calls = min_calls
@@ -186,20 +180,6 @@ class CircuitBreaker:
         except redis_lib.RedisError:
             return CLOSED
         return state.decode() if isinstance(state, bytes) else state
-
-    def call(self, func: Callable[[], T], *, is_failure: Callable[[BaseException], bool] = lambda exc: True) -> T:
-        """Run `func` through the breaker; exceptions for which `is_failure` is False count as success."""
-        self.allow()
-        try:
-            result = func()
-        except BaseException as exc:
-            if is_failure(exc):
-                self.record_failure()
-            else:
-                self.record_success()
-            raise
-        self.record_success()
-        return result
 
     def status(self) -> BreakerStatus:
         state = {k.decode(): v.decode() for k, v in self.redis.hgetall(self._keys[0]).items()}

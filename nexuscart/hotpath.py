@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -21,10 +22,10 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import jwt
-import redis.asyncio as aioredis
 from django.conf import settings
 
 from nexuscart import client_ip, jwt_keys
+from nexuscart import redis as nc_redis
 from nexuscart.errors import PROBLEM_CONTENT_TYPE, problem
 
 MAX_BODY_BYTES = 64 * 1024
@@ -127,21 +128,6 @@ def authenticate(request: HotRequest) -> int:
         raise HotError(401, "authentication_failed", "Token contained no recognizable user identification") from exc
 
 
-_redis_clients: dict[int, aioredis.Redis] = {}
-
-
-def redis_client() -> aioredis.Redis:
-    """One asyncio Redis pool per event loop (each uvicorn worker has its own loop)."""
-    import asyncio
-
-    loop_id = id(asyncio.get_running_loop())
-    client = _redis_clients.get(loop_id)
-    if client is None:
-        client = aioredis.Redis.from_url(settings.REDIS_URL, max_connections=256)
-        _redis_clients[loop_id] = client
-    return client
-
-
 class HotRouter:
     """ASGI app: matching hot routes are served here, everything else by `fallback` (Django)."""
 
@@ -185,9 +171,12 @@ class HotRouter:
             response = await handler(request)
         except HotError as exc:
             response = _problem(exc.status, exc.code, exc.detail, exc.headers)
+        except nc_redis.UNAVAILABLE_ERRORS as exc:
+            # Redis stalled or down: fail fast and say so; the client retries (nexuscart.redis timeouts).
+            logging.getLogger(__name__).warning("hot path: Redis unavailable", extra={"error": repr(exc)})
+            detail = "A backing service is unavailable; retry shortly."
+            response = _problem(503, "service_unavailable", detail, {"Retry-After": "1"})
         except Exception:  # never leak internals; Django's handler500 says the same
-            import logging
-
             logging.getLogger(__name__).exception("hot path handler failed")
             response = _problem(500, "internal_error", "An unexpected error occurred; it has been logged.")
         await self._send(send, response)
@@ -207,8 +196,7 @@ class HotRouter:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                for client in _redis_clients.values():
-                    await client.aclose()
+                await nc_redis.aclose_loop_clients()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

@@ -16,7 +16,8 @@ import time
 import uuid
 
 import redis
-from django.conf import settings
+
+from nexuscart import redis as nc_redis
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +154,6 @@ def next_id() -> int:
     if _generator is None or _generator_pid != os.getpid():
         with _generator_lock:
             if _generator is None or _generator_pid != os.getpid():
-                _generator = SnowflakeGenerator(redis.Redis.from_url(settings.REDIS_URL))
+                _generator = SnowflakeGenerator(nc_redis.client())
                 _generator_pid = os.getpid()
     return _generator.next_id()

@@ -9,10 +9,11 @@ leave the older figure behind. Both keys share the `{<sku>}` hash tag (Redis Clu
 from __future__ import annotations
 
 import logging
-import os
 
 import redis
-from django.conf import settings
+from redis.commands.core import Script
+
+from nexuscart import redis as nc_redis
 
 logger = logging.getLogger(__name__)
 
@@ -26,9 +27,7 @@ end
 return 0
 """
 
-_client: redis.Redis | None = None
-_client_key: tuple[int, str] | None = None
-_script = None
+_scripts: dict[int, Script] = {}
 
 
 def available_key(sku: str) -> str:
@@ -40,13 +39,14 @@ def version_key(sku: str) -> str:
 
 
 def _redis() -> redis.Redis:
-    global _client, _client_key, _script
-    key = (os.getpid(), settings.REDIS_URL)
-    if _client is None or _client_key != key:
-        _client = redis.Redis.from_url(settings.REDIS_URL)
-        _client_key = key
-        _script = _client.register_script(_STORE_IF_NEWER_LUA)
-    return _client
+    return nc_redis.client()
+
+
+def _store_script(client: redis.Redis):
+    script = _scripts.get(id(client))
+    if script is None:
+        script = _scripts[id(client)] = client.register_script(_STORE_IF_NEWER_LUA)
+    return script
 
 
 def store(levels: dict[str, tuple[int, int]]) -> None:
@@ -54,10 +54,11 @@ def store(levels: dict[str, tuple[int, int]]) -> None:
     if not levels:
         return
     client = _redis()
+    script = _store_script(client)
     try:
         with client.pipeline(transaction=False) as pipe:
             for sku, (available, version) in levels.items():
-                _script(keys=[available_key(sku), version_key(sku)], args=[available, version], client=pipe)
+                script(keys=[available_key(sku), version_key(sku)], args=[available, version], client=pipe)
             pipe.execute()
     except redis.RedisError:
         # The committed change stands; the periodic refresh or the next change repairs the copy.

@@ -11,16 +11,18 @@ from __future__ import annotations
 import time
 
 from asgiref.sync import sync_to_async
+from cachetools import TTLCache
 from django.conf import settings
 from django.db import close_old_connections
 
 from apps.inventory import cache
 from apps.inventory.selectors import availability_get
-from nexuscart.hotpath import HotError, HotRequest, HotResponse, HotRoute, ok, redis_client
+from nexuscart import redis as nc_redis
+from nexuscart.hotpath import HotError, HotRequest, HotResponse, HotRoute, ok
 
 _UNKNOWN = -1
-_local: dict[str, tuple[float, int]] = {}
-_MAX_LOCAL_ENTRIES = 100_000
+# SKU -> available; one event loop per process touches it (no lock needed).
+_local: TTLCache = TTLCache(maxsize=100_000, ttl=settings.INVENTORY_HOT_CACHE_TTL, timer=time.monotonic)
 
 
 def _cold_fill(sku: str) -> int:
@@ -36,18 +38,15 @@ def _cold_fill(sku: str) -> int:
 
 
 async def _available(sku: str) -> int:
-    now = time.monotonic()
     hit = _local.get(sku)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    raw = await redis_client().get(cache.available_key(sku))
+    if hit is not None:
+        return hit
+    raw = await nc_redis.async_client().get(cache.available_key(sku))
     if raw is not None:
         value = int(raw)
     else:
         value = await sync_to_async(_cold_fill, thread_sensitive=False)(sku)
-    if len(_local) >= _MAX_LOCAL_ENTRIES:
-        _local.clear()
-    _local[sku] = (now + settings.INVENTORY_HOT_CACHE_TTL, value)
+    _local[sku] = value
     return value
 
 

@@ -15,17 +15,17 @@ import base64
 import hashlib
 import hmac
 import secrets
-import threading
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import redis
+from cachetools import TTLCache
 from django.conf import settings
 from redis.cluster import RedisCluster
 
+from nexuscart import redis as nc_redis
 from nexuscart.ratelimit import BUCKET_LUA_FUNCTION
 from nexuscart.redis_scripts import RedisScript
 
@@ -104,21 +104,24 @@ def reservation_index_key(reservation_id: str) -> str:
 LOADED_SET = "fs:loaded"
 
 
-# --- clients -----------------------------------------------------------------------------------
-_clients: dict[tuple[str, bool], Any] = {}
-_clients_lock = threading.Lock()
+# --- clients: all built by nexuscart.redis for one purpose, so sync and async sides share a server ---
+# FLASH_SALE_REDIS_URL (default REDIS_URL) and FLASH_SALE_REDIS_CLUSTER route this purpose.
+PURPOSE = "flash_sale"
 
 
-def sync_client() -> redis.Redis:
-    """The Redis (or Redis Cluster, FLASH_SALE_REDIS_CLUSTER) holding flash-sale state, for sync code."""
-    url = settings.FLASH_SALE_REDIS_URL or settings.REDIS_URL
-    cluster = settings.FLASH_SALE_REDIS_CLUSTER
-    with _clients_lock:
-        client = _clients.get((url, cluster))
-        if client is None:
-            client = RedisCluster.from_url(url) if cluster else redis.Redis.from_url(url)
-            _clients[(url, cluster)] = client
-        return client
+def sync_client() -> Any:
+    """The Redis (or Redis Cluster) holding flash-sale state, for sync code (services, worker, commands)."""
+    return nc_redis.client(PURPOSE)
+
+
+def async_client() -> Any:
+    """The same server or cluster, asyncio (hot path: token, status)."""
+    return nc_redis.async_client(PURPOSE)
+
+
+def hot_client() -> Any:
+    """The same server or cluster, the purchase's lean client (nexuscart.hotredis on one server)."""
+    return nc_redis.hot_client(PURPOSE)
 
 
 def now_ms() -> int:
@@ -255,15 +258,16 @@ def parse_record(campaign_id: int, reservation_id: str, raw: bytes | str) -> Res
     return ReservationRecord(reservation_id, campaign_id, status, int(user), int(qty), order or None)
 
 
-_loaded_cache: dict[int, tuple[float, list[int]]] = {}
+# id(client) -> loaded campaigns, newest first, re-read at most every 2 s.
+_loaded_cache: TTLCache = TTLCache(maxsize=64, ttl=2.0)
 
 
 async def _loaded_campaigns(client: Any) -> list[int]:
-    cached = _loaded_cache.get(id(client))
-    if cached and time.monotonic() - cached[0] < 2.0:
-        return cached[1]
-    campaigns = sorted((int(c) for c in await client.smembers(LOADED_SET)), reverse=True)
-    _loaded_cache[id(client)] = (time.monotonic(), campaigns)
+    campaigns = _loaded_cache.get(id(client))
+    if campaigns is None:
+        campaigns = _loaded_cache[id(client)] = sorted(
+            (int(c) for c in await client.smembers(LOADED_SET)), reverse=True
+        )
     return campaigns
 
 

@@ -5,8 +5,9 @@
     GET  /api/v1/flash-sales/reservations/{reservation}  200 {reservation_id, status, order_id}
 
 A purchase is one JWT check (cached per token string until its expiry), one HMAC check and one
-EVALSHA: one Redis round trip, on the lean pipelined client of hotredis.py; PostgreSQL is never
-touched here.
+EVALSHA: one Redis round trip, on the lean pipelined client (nexuscart.redis.hot_client); PostgreSQL
+is never touched here. Every call goes to the flash sale's Redis (flashsale.PURPOSE: FLASH_SALE_REDIS_URL,
+or Redis Cluster), the same one its services, worker and warm-up use.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ import json
 import time
 from datetime import UTC, datetime
 
+from cachetools import TLRUCache
 from django.conf import settings
 
 from apps.promotion import flashsale
-from apps.promotion.hotredis import hot_redis
 from nexuscart import snowflake
-from nexuscart.hotpath import HotError, HotRequest, HotResponse, HotRoute, authenticate, ok, redis_client
+from nexuscart.hotpath import HotError, HotRequest, HotResponse, HotRoute, authenticate, ok
 from nexuscart.ratelimit import TokenBucket
 
 TOKENS_PER_IP = TokenBucket("fs-token-ip", settings.FLASH_SALE_TOKEN_IP_RATE, settings.FLASH_SALE_TOKEN_IP_BURST)
@@ -35,8 +36,9 @@ _FAILURES = {
 }
 
 
-_verified: dict[str, tuple[int, float]] = {}
-_VERIFIED_MAX = 50_000
+# Authorization header -> (user id, token expiry); each entry leaves when its token expires, the
+# least recently used first when full. One event loop per process touches it (no lock needed).
+_verified: TLRUCache = TLRUCache(maxsize=50_000, ttu=lambda _key, value, _now: value[1], timer=time.time)
 
 
 def _user_id(request: HotRequest) -> int:
@@ -44,7 +46,7 @@ def _user_id(request: HotRequest) -> int:
     status polls carry the same JWT, and its HMAC check is a third of a purchase's CPU."""
     header = request.headers.get("authorization", "")
     hit = _verified.get(header)
-    if hit is not None and hit[1] > time.time():
+    if hit is not None:
         return hit[0]
     user_id = authenticate(request)
     try:
@@ -52,8 +54,6 @@ def _user_id(request: HotRequest) -> int:
         expires = float(claims["exp"])
     except (IndexError, ValueError, KeyError, TypeError):
         return user_id
-    if len(_verified) >= _VERIFIED_MAX:
-        _verified.clear()
     _verified[header] = (user_id, expires)
     return user_id
 
@@ -69,7 +69,7 @@ def _throttled(retry_ms: int) -> HotError:
 
 async def issue_token(request: HotRequest) -> HotResponse:
     user_id = _user_id(request)
-    client = redis_client()
+    client = flashsale.async_client()
     per_ip = await TOKENS_PER_IP.ahit(client, request.client_ip or "unknown")
     if not per_ip.allowed:
         raise _throttled(per_ip.retry_after_ms)
@@ -104,7 +104,7 @@ async def purchase(request: HotRequest) -> HotResponse:
         raise HotError(403, exc.code, exc.detail) from exc
     reservation_id = str(snowflake.next_id())
     result = await flashsale.purchase(
-        hot_redis(settings.REDIS_URL),
+        flashsale.hot_client(),
         claims,
         quantity=quantity,
         reservation_id=reservation_id,
@@ -121,7 +121,7 @@ async def purchase(request: HotRequest) -> HotResponse:
 
 async def reservation_status(request: HotRequest) -> HotResponse:
     user_id = _user_id(request)
-    record = await flashsale.reservation_get(redis_client(), request.params["reservation_id"])
+    record = await flashsale.reservation_get(flashsale.async_client(), request.params["reservation_id"])
     if record is None or record.user_id != user_id:
         raise HotError(404, "not_found", "No such reservation.")
     return ok(

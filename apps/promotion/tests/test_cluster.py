@@ -86,3 +86,36 @@ def test_the_flash_sale_runs_unchanged_on_redis_cluster(cluster):
     report = order_selectors.flash_sale_reconcile(campaign_id=campaign.id)
     assert report.clean, report.differences
     assert (report.initial, report.live_order_units, report.remaining) == (100, 100, 0)
+
+
+def test_the_hot_path_sells_on_the_cluster_the_sync_side_warmed(cluster, redis_client, hot_server):
+    """Token, purchase and status over real HTTP (config.asgi under uvicorn) with the flash sale on
+    the cluster: the hot path must use the very cluster the services warmed, not REDIS_URL."""
+    from apps.promotion.tests.factories import UserFactory, access_token
+
+    server = hot_server(FLASH_SALE_REDIS_URL=CLUSTER_URL, FLASH_SALE_REDIS_CLUSTER="true")
+    http = server.session()
+    campaign = make_campaign(quantity=3, per_user_limit=2)
+    shopper = UserFactory()
+    headers = {"Authorization": f"Bearer {access_token(shopper)}"}
+    base = f"{server.url}/api/v1/flash-sales"
+
+    issued = http.post(f"{base}/{campaign.id}/token", headers=headers, timeout=10)
+    assert issued.status_code == 201, issued.text
+    token = issued.json()["token"]
+    bought = http.post(f"{base}/{campaign.id}/purchase", json={"token": token}, headers=headers, timeout=10)
+    assert bought.status_code == 202, bought.text
+    again = http.post(f"{base}/{campaign.id}/purchase", json={"token": token}, headers=headers, timeout=10)
+    assert (again.status_code, again.json()["code"]) == (403, "token_used")
+    reservation_id = bought.json()["reservation_id"]
+    status_url = f"{base}/reservations/{reservation_id}"
+    assert http.get(status_url, headers=headers, timeout=10).json()["status"] == "pending"
+
+    assert flashsale.remaining(cluster, campaign.id) == 2
+    assert redis_client.keys(f"fs:{{{campaign.id}}}:*") == []  # nothing went to the single-node Redis
+
+    ReservationWorker(campaign_ids=[campaign.id]).run(idle_timeout=0.5)
+    status = http.get(status_url, headers=headers, timeout=10).json()
+    order = order_selectors.order_get_by_reservation(reservation_id=reservation_id)
+    assert (status["status"], status["order_id"]) == ("ordered", str(order.id))
+    assert order.user_id == shopper.id

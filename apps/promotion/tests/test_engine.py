@@ -114,28 +114,3 @@ def test_tokens_are_signed_and_bound_to_campaign_user_and_time(settings):
     with pytest.raises(flashsale.TokenRejected) as caught:
         flashsale.token_verify(expired, campaign_id=7, user_id=3)
     assert caught.value.code == "token_expired"
-
-
-def test_the_lean_hot_path_client_pipelines_reloads_scripts_and_reconnects(redis_client, settings):
-    import asyncio
-
-    from apps.promotion.hotredis import HotRedis
-
-    async def scenario():
-        client = HotRedis(settings.REDIS_URL)
-        replies = await asyncio.gather(*(client.execute("INCR", "hot-n") for _ in range(200)))
-        redis_client.script_flush()
-        reloaded = await ECHO.arun(client, keys=["hot-m"], args=[7])
-        with pytest.raises(redis_lib.ResponseError):
-            await client.execute("INCR", "hot-text-key-" + "x" * 3, "extra-arg")
-        client._protocol.transport.close()  # the server went away: the next call connects again
-        await asyncio.sleep(0)
-        after = await client.execute("GET", "hot-n")
-        await client.aclose()
-        return sorted(replies), reloaded, after
-
-    replies, reloaded, after = asyncio.run(scenario())
-    assert replies == list(range(1, 201))
-    assert reloaded == 7
-    assert after == b"200"
-    assert redis_client.script_exists(ECHO.sha) == [True]
