@@ -69,3 +69,37 @@ def test_flash_sale_price_is_bounded(staff_client, price):
     starts_at, ends_at = _window()
     body = {"sku": sku, "price": price, "quantity": 5, "starts_at": starts_at, "ends_at": ends_at, "per_user_limit": 1}
     _refused(staff_client.post("/api/v1/staff/flash-sales", body, content_type="application/json"), "price")
+
+
+def test_cart_quantities_are_bounded(client):
+    sku, _ = make_sku(stock=5)
+    add = client.post("/api/v1/cart/items", {"sku": sku, "quantity": HUGE}, content_type="application/json")
+    _refused(add, "quantity")
+    assert client.post("/api/v1/cart/items", {"sku": sku}, content_type="application/json").status_code == 201
+    _refused(client.patch(f"/api/v1/cart/items/{sku}", {"quantity": HUGE}, content_type="application/json"), "quantity")
+
+
+def test_order_lines_and_address_ids_are_bounded(client):
+    client.force_login(UserFactory())
+    lines = [{"sku": f"SKU-{n}", "quantity": 1} for n in range(101)]
+    too_many = client.post(
+        "/api/v1/orders",
+        {"items": lines, "shipping_address_id": 1},
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="bounds-1",
+    )
+    _refused(too_many, "items")
+    huge_address = client.post(
+        "/api/v1/orders",
+        {"items": [{"sku": "SKU-1", "quantity": 1}], "shipping_address_id": HUGE},
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="bounds-2",
+    )
+    _refused(huge_address, "shipping_address_id")
+
+
+def test_refund_amount_is_bounded(staff_client):
+    response = staff_client.post(
+        "/api/v1/staff/orders/1/refund", {"amount": HUGE}, content_type="application/json", HTTP_IDEMPOTENCY_KEY="r-1"
+    )
+    _refused(response, "amount")

@@ -13,6 +13,7 @@ from apps.order import selectors, services
 from apps.order.api.serializers import cart_out, order_out
 from apps.promotion import selectors as promotion_selectors
 from apps.promotion import services as promotion_services
+from nexuscart.bounds import BIGINT_MAX, LIST_MAX
 from nexuscart.errors import ApplicationError, NotFound
 from nexuscart.idempotency import idempotent
 
@@ -84,7 +85,7 @@ class CartItemAddApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         sku = serializers.CharField(max_length=64)
-        quantity = StrictInteger(min_value=1, default=1)
+        quantity = StrictInteger(min_value=1, max_value=1_000_000, default=1)
 
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
@@ -97,7 +98,7 @@ class CartItemApi(APIView):
     permission_classes = []
 
     class InputSerializer(serializers.Serializer):
-        quantity = StrictInteger(min_value=0)
+        quantity = StrictInteger(min_value=0, max_value=1_000_000)
 
     def patch(self, request: Request, sku: str) -> Response:
         if sku not in _cart_items(request):
@@ -155,8 +156,8 @@ class OrderLineInputSerializer(serializers.Serializer):
 
 
 class OrderCreateInputSerializer(serializers.Serializer):
-    items = OrderLineInputSerializer(many=True, required=False, allow_empty=False)
-    shipping_address_id = StrictInteger(min_value=1)
+    items = OrderLineInputSerializer(many=True, required=False, allow_empty=False, max_length=LIST_MAX)
+    shipping_address_id = StrictInteger(min_value=1, max_value=BIGINT_MAX)
     coupon_code = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True)
 
 

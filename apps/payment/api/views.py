@@ -15,6 +15,8 @@ from rest_framework.views import APIView
 from apps.order import selectors as order_selectors
 from apps.payment import services
 from apps.payment.providers import PROVIDERS, base
+from nexuscart import client_ip
+from nexuscart.bounds import BIGINT_MAX
 from nexuscart.errors import problem_response
 from nexuscart.idempotency import HEADER, MAX_KEY_LENGTH, IdempotencyKeyMissing
 
@@ -85,9 +87,18 @@ class _WebhookApi(APIView):
     @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT}, summary="Provider webhook")
     def post(self, request: Request) -> Response:
         try:
-            result = services.webhook_receive(provider=self.provider, body=request.body, headers=request.headers)
+            result = services.webhook_receive(
+                provider=self.provider,
+                body=request.body,
+                headers=request.headers,
+                source=client_ip.from_meta(request.META),
+            )
         except base.WebhookInvalid as exc:
             return problem_response(400, "invalid_webhook", str(exc))
+        except base.WebhookThrottled as exc:
+            response = problem_response(429, "webhook_throttled", str(exc), retry_after=exc.retry_after)
+            response["Retry-After"] = str(exc.retry_after)
+            return response
         return Response({"received": True, "duplicate": result.duplicate, "outcome": result.outcome})
 
 
@@ -103,7 +114,7 @@ class StaffRefundApi(APIView):
     permission_classes = [permissions.IsAdminUser]
 
     class InputSerializer(serializers.Serializer):
-        amount = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+        amount = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=BIGINT_MAX)
         reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
         class Meta:
