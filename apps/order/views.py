@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from apps.order import selectors, services, shipping
+from apps.order import selectors, services
 from apps.order.events import CANCELLABLE, PAYABLE
 from apps.promotion import selectors as promotion_selectors
 from apps.promotion import services as promotion_services
@@ -190,7 +190,7 @@ def order_detail_page(request: HttpRequest, order_id: int) -> HttpResponse:
     if order is None:
         raise Http404("No such order")
     payable = order.status in PAYABLE
-    needs_address = payable and not shipping.order_has_shipping_address(order)
+    needs_address = payable and not services.order_has_shipping_address(order)
     return render(
         request,
         "order/detail.html",
@@ -214,7 +214,7 @@ def _pay_by(order) -> object:
 def _order_address_action(request: HttpRequest, order_id: int) -> HttpResponse:
     """A flash-sale order (created without an address) gets one of the shopper's addresses."""
     try:
-        shipping.order_shipping_address_set(
+        services.order_shipping_address_set(
             order_id=order_id, user_id=request.user.id, address_id=int(request.POST.get("shipping_address_id", ""))
         )
         messages.success(request, "Shipping address saved. You can pay now.")

@@ -27,6 +27,10 @@ def _order_or_404(request: HttpRequest, order_id: int):
 @require_http_methods(["GET", "POST"])
 def pay(request: HttpRequest, order_id: int) -> HttpResponse:
     order = _order_or_404(request, order_id)
+    if order.status in PAYABLE and not order.shipping_address:
+        # A flash-sale order starts without an address: it is chosen on the order page first.
+        messages.error(request, "Choose a shipping address before paying.")
+        return redirect("order:order-detail", order_id=order.id)
     test_mode = testmode.is_test_mode()
     if request.method == "POST":
         action = request.POST.get("action", "")

@@ -5,6 +5,7 @@ One module per use case, all re-exported here (`from apps.order import services`
 - checkout: `order_create`, all or nothing
 - transitions: paid, cancelled, shipped, completed, refunded; the payment-timeout sweep
 - flash_sale / flash_sale_worker: orders for promotion's flash-sale reservations
+- shipping: the shipping address of an unpaid order that has none (flash-sale orders)
 - reconcile: checkout reservations in inventory against their orders
 """
 
@@ -23,6 +24,7 @@ from apps.order.services.common import BadRequest, OrderLineInput
 from apps.order.services.flash_sale import order_create_for_flash_sale
 from apps.order.services.flash_sale_worker import ReservationWorker
 from apps.order.services.reconcile import ReservationDifference, order_reservations_reconcile
+from apps.order.services.shipping import order_has_shipping_address, order_shipping_address_set
 from apps.order.services.transitions import (
     order_cancel,
     order_cancel_unpaid_expired,
@@ -51,9 +53,11 @@ __all__ = [
     "order_complete",
     "order_create",
     "order_create_for_flash_sale",
+    "order_has_shipping_address",
     "order_mark_awaiting_payment",
     "order_mark_paid",
     "order_record_refund",
     "order_reservations_reconcile",
     "order_ship",
+    "order_shipping_address_set",
 ]

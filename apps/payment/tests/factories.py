@@ -10,6 +10,7 @@ import factory
 from apps.catalog import services as catalog_services
 from apps.inventory import services as inventory_services
 from apps.order import services as order_services
+from apps.user import services as user_services
 from tests.factories import PASSWORD, UserFactory
 
 __all__ = ["PASSWORD", "StaffFactory", "UserFactory", "awaiting_payment_order"]
@@ -20,7 +21,7 @@ class StaffFactory(UserFactory):
     is_staff = True
 
 
-def awaiting_payment_order(*, user_id: int, total: int = 2500, currency: str = "USD"):
+def awaiting_payment_order(*, user_id: int, total: int = 2500, currency: str = "USD", with_address: bool = True):
     """An order in AWAITING_PAYMENT: a flash-sale order on a campaign that holds one real unit."""
     sku = f"PAY-{uuid.uuid4().hex[:10].upper()}"
     category = catalog_services.category_create(name=f"Pay {uuid.uuid4().hex[:6]}")
@@ -32,7 +33,7 @@ def awaiting_payment_order(*, user_id: int, total: int = 2500, currency: str = "
     inventory_services.stock_bulk_set(levels={sku: 5}, reason="payment test stock")
     campaign_id = random.randint(10_000, 2_000_000_000)
     inventory_services.stock_allocate_for_campaign(sku=sku, quantity=2, campaign_id=campaign_id, actor="test")
-    return order_services.order_create_for_flash_sale(
+    order = order_services.order_create_for_flash_sale(
         reservation_id=f"pay-{uuid.uuid4().hex}",
         campaign_id=campaign_id,
         user_id=user_id,
@@ -41,3 +42,10 @@ def awaiting_payment_order(*, user_id: int, total: int = 2500, currency: str = "
         unit_price=total,
         currency=currency,
     )
+    if with_address:
+        # The storefront asks a flash-sale buyer where to ship before the order can be paid.
+        address = user_services.address_create(
+            user_id=user_id, name="Ada Buyer", line1="1 Main St", city="Springfield", state="IL", postal_code="62701"
+        )
+        order_services.order_shipping_address_set(order_id=order.id, user_id=user_id, address_id=address.id)
+    return order
