@@ -1,12 +1,16 @@
-"""Reactions of the catalog context to events: the search read model and index follow the catalog.
+"""Reactions of the catalog context to events: the search read model, the index and the cached
+read models (apps/catalog/readcache.py) follow the catalog and its stock.
 
 Every handler re-reads the current state from the database rather than applying the payload,
-so a redelivered, duplicated or reordered event can only ever write the newest state.
+so a redelivered, duplicated or reordered event can only ever write the newest state. Cache
+versions are bumped after the handler's transaction commits, so nobody rebuilds a cached value
+from the rows as they were before it.
 """
 
 from __future__ import annotations
 
-from apps.catalog import indexing
+from apps.catalog import indexing, readcache, selectors
+from apps.catalog.readcache import CATALOG, product_scope
 from nexuscart.consumers import event_handler
 from nexuscart.events import Envelope
 
@@ -15,9 +19,25 @@ from nexuscart.events import Envelope
 @event_handler("catalog.PriceChanged", group="catalog")
 @event_handler("catalog.SkuCreated", group="catalog")
 def reindex_product(envelope: Envelope) -> None:
-    indexing.products_sync(product_ids=[int(envelope.payload["product_id"])])
+    product_id = int(envelope.payload["product_id"])
+    indexing.products_sync(product_ids=[product_id])
+    # Listings and search show names and prices: the catalog-wide version; the detail its own.
+    slugs = set(selectors.product_slugs(product_ids=[product_id]).values())
+    if envelope.payload.get("slug"):
+        slugs.add(envelope.payload["slug"])
+    readcache.bump([CATALOG, *(product_scope(s) for s in slugs)])
 
 
 @event_handler("inventory.StockLevelChanged", group="catalog")
 def reindex_stock(envelope: Envelope) -> None:
-    indexing.products_sync_for_skus(skus=[envelope.payload["sku"]])
+    sku = envelope.payload["sku"]
+    before = selectors.listing_stock_flags(sku=sku)
+    indexing.products_sync_for_skus(skus=[sku])
+    after = selectors.listing_stock_flags(sku=sku)
+    # A product page shows units left, so every change bumps it; listings show only in/out of
+    # stock, so the catalog-wide version moves only when that flips (a sale would otherwise
+    # empty every listing cache on every purchase).
+    scopes = {product_scope(slug) for slug, _ in (*before.values(), *after.values())}
+    if {pid: flag for pid, (_, flag) in before.items()} != {pid: flag for pid, (_, flag) in after.items()}:
+        scopes.add(CATALOG)
+    readcache.bump(scopes)

@@ -9,10 +9,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Prefetch
 
+from apps.catalog import readcache
 from apps.catalog import search as catalog_search
 from apps.catalog.models import Category, Product, ProductSearchEntry, Variant
 from apps.catalog.search import (
@@ -26,7 +25,6 @@ from apps.catalog.search import (
 from nexuscart.errors import ApplicationError, NotFound
 
 _STEPLEN = Category.steplen
-_TREE_CACHE_KEY = "catalog:category-tree:v1"
 
 
 # --- Snapshots other contexts use ------------------------------------------------------------
@@ -123,11 +121,12 @@ class CategoryTree:
 
 
 def category_tree_get() -> CategoryTree:
-    """The whole tree, built from one query and cached briefly (categories change rarely)."""
-    rows = cache.get(_TREE_CACHE_KEY)
-    if rows is None:
-        rows = list(Category.objects.order_by("path").values_list("id", "name", "slug", "path", "depth", "is_featured"))
-        cache.set(_TREE_CACHE_KEY, rows, settings.CATALOG_FRAGMENT_CACHE_SECONDS)
+    """The whole tree, built from one query, cached under the catalog version (readcache)."""
+    return readcache.get_or_build("category-tree", "v1", _category_tree_build)
+
+
+def _category_tree_build() -> CategoryTree:
+    rows = list(Category.objects.order_by("path").values_list("id", "name", "slug", "path", "depth", "is_featured"))
     by_path: dict[str, CategoryNode] = {}
     roots: list[CategoryNode] = []
     for id_, name, slug, path, depth, featured in rows:
@@ -144,7 +143,8 @@ def category_tree_get() -> CategoryTree:
 
 
 def category_tree_invalidate() -> None:
-    cache.delete(_TREE_CACHE_KEY)
+    """Categories changed (called after commit): every representation showing the tree is stale now."""
+    readcache.bump_now([readcache.CATALOG])
 
 
 def category_resolve(*, ref: str | int | None, tree: CategoryTree | None = None) -> CategoryNode | None:
@@ -324,6 +324,18 @@ def product_featured_list(*, limit: int = 8) -> list[ProductCard]:
         .values(*CARD_FIELDS)[:limit]
     )
     return [card_from_row(r) for r in rows]
+
+
+def product_slugs(*, product_ids: Iterable[int]) -> dict[int, str]:
+    return dict(Product.objects.filter(pk__in=list(product_ids)).values_list("pk", "slug"))
+
+
+def listing_stock_flags(*, sku: str) -> dict[int, tuple[str, bool]]:
+    """{product_id: (slug, in_stock)} as listings show it, for the products selling `sku`."""
+    rows = ProductSearchEntry.objects.filter(product__variants__sku=sku).values_list(
+        "product_id", "product__slug", "in_stock"
+    )
+    return {pid: (slug, in_stock) for pid, slug, in_stock in rows}
 
 
 # --- Search ----------------------------------------------------------------------------------

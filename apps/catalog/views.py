@@ -8,8 +8,10 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import redirect, render
 from rest_framework.exceptions import ValidationError
 
-from apps.catalog import selectors
+from apps.catalog import page_cache, read_models, readcache, selectors
 from apps.catalog.api.params import search_params_from
+from apps.catalog.page_cache import anonymous_page
+from apps.catalog.readcache import CATALOG
 from apps.catalog.search import MAX_PAGE_SIZE, MAX_RESULT_WINDOW, SORTS
 from nexuscart.errors import ApplicationError, NotFound
 
@@ -21,19 +23,33 @@ SORT_LABELS = {
 }
 
 
+def _catalog_wide(*args, **kwargs) -> tuple[str, ...]:
+    return (CATALOG,)
+
+
+@anonymous_page(_catalog_wide)
 def home(request: HttpRequest) -> HttpResponse:
     tree = selectors.category_tree_get()
     featured = [n for n in tree.roots if n.is_featured] or tree.roots
     return render(
         request,
         "storefront/home.html",
-        {"categories": featured[:8], "products": selectors.product_featured_list(limit=8)},
+        page_cache.context(
+            request,
+            {
+                "categories": featured[:8],
+                "products": read_models.product_featured(limit=8),
+                "catalog_version": readcache.stamp_of((CATALOG,)),
+            },
+        ),
     )
 
 
 def _bad_request(request: HttpRequest, exc: Exception) -> HttpResponse:
     detail = exc.detail if isinstance(exc, ApplicationError) else "Some filters were not understood."
-    response = render(request, "storefront/bad_request.html", {"detail": detail}, status=400)
+    response = render(
+        request, "storefront/bad_request.html", page_cache.context(request, {"detail": detail}), status=400
+    )
     return response if response.status_code == 400 else HttpResponseBadRequest(detail)
 
 
@@ -74,7 +90,7 @@ def _listing(request: HttpRequest, *, category: selectors.CategoryNode | None, t
         params = replace(params, sort="newest")
     if category is None and params.category_id is not None:
         category = tree.by_id[params.category_id]
-    result = selectors.product_search(params=params)
+    result, _ = read_models.product_search(params=params)
     if result.pages and params.page > result.pages:
         # ?page=99 of 23: the last page (one redirect) instead of "545 products" over an empty list.
         query["page"] = str(result.pages)
@@ -89,13 +105,14 @@ def _listing(request: HttpRequest, *, category: selectors.CategoryNode | None, t
         "sorts": [(s, SORT_LABELS[s]) for s in SORTS if params.q or s != "relevance"],
         "page_range": _page_window(params.page, result.pages),
     }
-    return render(request, template, context)
+    return render(request, template, page_cache.context(request, context))
 
 
 def _page_window(page: int, pages: int) -> list[int]:
     return list(range(max(1, page - 2), min(pages, page + 2) + 1))
 
 
+@anonymous_page(_catalog_wide)
 def category_page(request: HttpRequest, ref: str) -> HttpResponse:
     try:
         category = selectors.category_resolve(ref=ref)
@@ -106,17 +123,23 @@ def category_page(request: HttpRequest, ref: str) -> HttpResponse:
     return _listing(request, category=category, template="catalog/category.html")
 
 
+@anonymous_page(_catalog_wide)
 def search_page(request: HttpRequest) -> HttpResponse:
     return _listing(request, category=None, template="catalog/search.html")
 
 
+# The page shows the product's flash sale (promotion's template tag, from the clock and its own 5 s
+# cache): no event announces a sale going live, so a cached page is at most that old.
+@anonymous_page(lambda slug: read_models.product_scopes(slug), max_age=5)
 def product_page(request: HttpRequest, slug: str) -> HttpResponse:
     try:
-        product = selectors.product_detail_get(slug=slug)
+        product = read_models.product_detail(slug=slug)
     except NotFound as exc:
         raise Http404(exc.detail) from exc
     wanted = request.GET.get("sku", "")
     selected = next((v for v in product.variants if v.sku == wanted), None)
     if selected is None:
         selected = next((v for v in product.variants if v.in_stock), product.variants[0] if product.variants else None)
-    return render(request, "catalog/product.html", {"product": product, "selected": selected})
+    return render(
+        request, "catalog/product.html", page_cache.context(request, {"product": product, "selected": selected})
+    )

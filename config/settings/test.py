@@ -34,3 +34,7 @@ KAFKA_TOPIC_PREFIX = os.environ.setdefault("NEXUSCART_TEST_TOPIC_PREFIX", f"test
 # The general API limit stays on in tests, loose enough for the concurrency tests' bursts from
 # one address; tests of the limit itself set their own (nexuscart/tests/test_api_rate_limit.py).
 API_RATE_LIMIT = env("API_RATE_LIMIT", default="2000/s burst 5000")
+# Tests empty their Redis database between tests: an in-process copy of a catalog read-model
+# version must not outlive that (apps/catalog/readcache.py), so every read asks Redis. The
+# freshness tests set the production interval themselves.
+CATALOG_VERSION_RECHECK_SECONDS = 0.0

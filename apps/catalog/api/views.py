@@ -1,21 +1,52 @@
-"""Catalog and search API (anonymous read). Thin: validate the query, call one selector, render."""
+"""Catalog and search API (anonymous read). Thin: validate the query, call one selector, render.
+
+Every GET here answers from a cached representation (apps/catalog/readcache.py: L1 over Redis, keyed
+by versions that events bump) with a strong ETag and Last-Modified, and 304 when the client's copy
+is current. Bad input is validated inside the build, so it is never cached and still answers
+problem+json.
+"""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.catalog import selectors
+from apps.catalog import read_models, readcache, selectors
 from apps.catalog.api.params import (
     ProductListParams,
     SearchQueryParams,
     product_list_params_from,
     search_params_from,
 )
+from apps.catalog.http import Rendered, rendered, respond
+
+# Clients revalidate every time (a change must show within a second); the 304 makes that cheap.
+API_CACHE_CONTROL = "public, max-age=0, must-revalidate"
+_json = JSONRenderer()
+
+
+def _json_rendered(data) -> Rendered:
+    return rendered(_json.render(data), "application/json")
+
+
+def _request_key(request: Request) -> str:
+    """Host (the `next` links are absolute), path and the query in a fixed order."""
+    query = urlencode(sorted((k, v) for k, values in request.query_params.lists() for v in values))
+    return f"{request.get_host()}{request.path}?{query}"
+
+
+def _cached(request: Request, name: str, build, *, scopes=(readcache.CATALOG,)) -> HttpResponse:
+    rep = readcache.get_or_build(name, _request_key(request), build, scopes=scopes)
+    return respond(request, rep, cache_control=API_CACHE_CONTROL)
 
 
 class _CategoryRef(serializers.Serializer):
@@ -57,7 +88,8 @@ class CategoryTreeApi(APIView):
 
     @extend_schema(responses=OutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        return Response([node.as_dict() for node in selectors.category_tree_get().roots])
+        roots = lambda: selectors.category_tree_get().roots  # noqa: E731
+        return _cached(request, "api-categories", lambda: _json_rendered([n.as_dict() for n in roots()]))
 
 
 class ProductListApi(APIView):
@@ -70,6 +102,9 @@ class ProductListApi(APIView):
 
     @extend_schema(parameters=[ProductListParams], responses=OutputSerializer)
     def get(self, request: Request) -> Response:
+        return _cached(request, "api-products", lambda: self._build(request))
+
+    def _build(self, request: Request) -> Rendered:
         params = product_list_params_from(request.query_params)
         page = selectors.product_list(**params)
         next_url = None
@@ -77,7 +112,7 @@ class ProductListApi(APIView):
             query = request.query_params.copy()
             query["cursor"] = page.next_cursor
             next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
-        return Response(
+        return _json_rendered(
             self.OutputSerializer({"results": page.results, "next": next_url, "next_cursor": page.next_cursor}).data
         )
 
@@ -111,7 +146,12 @@ class ProductDetailApi(APIView):
 
     @extend_schema(responses=OutputSerializer)
     def get(self, request: Request, slug: str) -> Response:
-        return Response(self.OutputSerializer(selectors.product_detail_get(slug=slug)).data)
+        return _cached(
+            request,
+            "api-product",
+            lambda: _json_rendered(self.OutputSerializer(selectors.product_detail_get(slug=slug)).data),
+            scopes=read_models.product_scopes(slug),
+        )
 
 
 class SearchApi(APIView):
@@ -146,6 +186,14 @@ class SearchApi(APIView):
 
     @extend_schema(parameters=[SearchQueryParams], responses=OutputSerializer)
     def get(self, request: Request) -> Response:
-        tree = selectors.category_tree_get()
-        result = selectors.product_search(params=search_params_from(request.query_params, tree=tree))
-        return Response(self.OutputSerializer(result).data)
+        params = search_params_from(request.query_params, tree=selectors.category_tree_get())
+        rep, hit = readcache.lookup(
+            "api-search",
+            read_models.search_key(params),
+            lambda: _json_rendered(self.OutputSerializer(selectors.product_search(params=params)).data),
+            ttl=settings.CATALOG_SEARCH_CACHE_SECONDS,
+        )
+        response = respond(request, rep, cache_control=API_CACHE_CONTROL)
+        # Whether the answer was cached, for clients and for the benchmark's hit ratio.
+        response["X-Cache"] = "hit" if hit else "miss"
+        return response

@@ -11,7 +11,7 @@ from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.test import override_settings
 
-from apps.catalog import indexing
+from apps.catalog import indexing, readcache
 from apps.catalog.models import Category, Product
 from apps.catalog.selectors import category_tree_invalidate
 from apps.catalog.tests.factories import CategoryFactory, ProductFactory, variant
@@ -25,6 +25,7 @@ def _search_isolation(settings) -> Iterator[None]:
     """Every test gets its own index prefix (so its own aliases) and a cold category-tree cache."""
     settings.SEARCH_INDEX_PREFIX = f"{_SESSION_PREFIX}-{next(_counter)}"
     cache.clear()  # this worker's own Redis database: cached fragments of another test must not show
+    readcache.clear_local()
     yield
     category_tree_invalidate()
     if settings.SEARCH_URL:

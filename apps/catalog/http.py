@@ -1,0 +1,65 @@
+"""Conditional GET for cached representations: strong ETags, Last-Modified and 304s.
+
+A `Rendered` is what readcache stores for an HTTP representation: the body, its type and an ETag
+computed once from the body. `respond` answers 304 when the client's copy is current
+(If-None-Match wins over If-Modified-Since, as RFC 9110 says) and sets the validators otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.utils.http import http_date, parse_http_date_safe
+
+
+@dataclass(frozen=True)
+class Rendered:
+    body: bytes
+    content_type: str
+    etag: str
+    last_modified: int  # epoch seconds: when this representation was built
+
+
+def rendered(body: bytes, content_type: str) -> Rendered:
+    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    return Rendered(body=body, content_type=content_type, etag=etag, last_modified=int(time.time()))
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    if header.strip() == "*":
+        return True
+    # Weak comparison (RFC 9110 13.1.2): a proxy may have weakened our tag with W/.
+    return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
+
+
+def not_modified(request: HttpRequest, etag: str, last_modified: int) -> bool:
+    if request.method not in ("GET", "HEAD"):
+        return False
+    inm = request.headers.get("If-None-Match")
+    if inm is not None:
+        return _etag_matches(inm, etag)
+    ims = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
+    return ims is not None and last_modified <= ims
+
+
+def respond(
+    request: HttpRequest,
+    rep: Rendered,
+    *,
+    cache_control: str,
+    etag: str | None = None,
+    body: bytes | None = None,
+) -> HttpResponse:
+    """200 with the representation (or `body`, a per-request variant of it), or 304."""
+    tag = etag or rep.etag
+    if not_modified(request, tag, rep.last_modified):
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(rep.body if body is None else body, content_type=rep.content_type)
+    response["ETag"] = tag
+    response["Last-Modified"] = http_date(rep.last_modified)
+    response["Cache-Control"] = cache_control
+    return response
