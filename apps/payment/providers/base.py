@@ -42,6 +42,14 @@ class WebhookInvalid(Exception):
     """Signature, timestamp or shape check failed: answer 400 and change nothing."""
 
 
+class WebhookThrottled(Exception):
+    """Too many deliveries to verify right now: answer 429 with Retry-After (the provider redelivers)."""
+
+    def __init__(self, detail: str, *, retry_after: int):
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 @dataclass(frozen=True)
 class ProviderPayment:
     reference: str
@@ -112,8 +120,10 @@ class PaymentProvider(abc.ABC):
     ) -> ProviderRefund: ...
 
     @abc.abstractmethod
-    def parse_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
-        """Verify the delivery (raise WebhookInvalid) and normalize it."""
+    def parse_webhook(self, *, body: bytes, headers: Mapping[str, str], source: str = "") -> WebhookEvent:
+        """Verify the delivery (raise WebhookInvalid, or WebhookThrottled) and normalize it.
+
+        `source` is the sender's address, for limits on verification that costs a provider call."""
 
 
 # Currencies whose minor unit is not 1/100 (ISO 4217); PayPal wants decimal strings.

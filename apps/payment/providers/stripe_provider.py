@@ -116,7 +116,8 @@ class StripeProvider(base.PaymentProvider):
             payment_reference=reference,
         )
 
-    def parse_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> base.WebhookEvent:
+    def parse_webhook(self, *, body: bytes, headers: Mapping[str, str], source: str = "") -> base.WebhookEvent:
+        # Verified locally (HMAC): nothing to rate-limit here.
         signature = headers.get("Stripe-Signature")
         if not signature:
             raise base.WebhookInvalid("Stripe-Signature header missing")

@@ -57,12 +57,13 @@ RETURNING id
 """
 
 
-def webhook_receive(*, provider: str, body: bytes, headers: Mapping[str, str]) -> EventResult:
-    """Verify a webhook delivery and apply it. Raises base.WebhookInvalid (→ 400) before any change."""
+def webhook_receive(*, provider: str, body: bytes, headers: Mapping[str, str], source: str = "") -> EventResult:
+    """Verify a webhook delivery and apply it. Raises base.WebhookInvalid (→ 400) or
+    base.WebhookThrottled (→ 429) before any change. `source`: the sender's address."""
     if provider not in PROVIDERS:
         raise NotFound(f"No webhook for {provider!r}.", code="not_found")
     try:
-        event = attempts.provider(provider).parse_webhook(body=body, headers=headers)
+        event = attempts.provider(provider).parse_webhook(body=body, headers=headers, source=source)
     except base.ProviderUnavailable as exc:  # PayPal's verification API is down: let PayPal redeliver
         raise unavailable(exc) from exc
     if event.kind == base.KIND_APPROVED:

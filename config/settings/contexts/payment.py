@@ -27,6 +27,11 @@ PAYPAL_WEBHOOK_TOLERANCE = env.int("PAYPAL_WEBHOOK_TOLERANCE", default=300)
 # Hosts a PAYPAL-CERT-URL may point at (offline verification); anything else is refused unfetched.
 PAYPAL_CERT_HOSTS = env.list("PAYPAL_CERT_HOSTS", default=["api.paypal.com", "api.sandbox.paypal.com"])
 PAYPAL_BRAND_NAME = env("PAYPAL_BRAND_NAME", default="NexusCart")
+# Calls to PayPal's verify-webhook-signature API (nexuscart.ratelimit token buckets, issue 13 #9):
+# anyone can POST a forged webhook, and each would cost one call against our PayPal quota. One
+# bucket per source address, one for the whole shop; a refused delivery is a 429 (PayPal retries).
+PAYPAL_WEBHOOK_VERIFY_RATE = env("PAYPAL_WEBHOOK_VERIFY_RATE", default="20/s burst 100")
+PAYPAL_WEBHOOK_VERIFY_RATE_PER_SOURCE = env("PAYPAL_WEBHOOK_VERIFY_RATE_PER_SOURCE", default="5/s burst 30")
 
 # Storefront test mode: confirm PaymentIntents server-side and deliver a signed webhook to ourselves.
 # Defaults to on whenever the Stripe key is a test key; never on with a live key.
