@@ -9,8 +9,8 @@ import pytest
 import redis as redis_lib
 import requests
 
+from apps.payment.providers.resilience import is_transient_http, retrying
 from nexuscart.circuit import CLOSED, HALF_OPEN, OPEN, CircuitBreaker, CircuitOpen
-from nexuscart.retry import RetryPolicy, call_with_retry, is_transient_http
 
 
 def make(settings, name="t", **options) -> CircuitBreaker:
@@ -105,8 +105,8 @@ def test_retry_retries_transient_errors_with_bounded_jittered_delays():
             raise requests.ConnectionError("reset")
         return "ok"
 
-    policy = RetryPolicy(attempts=4, base_delay=0.1, max_delay=0.15)
-    assert call_with_retry(flaky, policy=policy, is_transient=is_transient_http, sleep=delays.append) == "ok"
+    policy = retrying(attempts=4, base_delay=0.1, max_delay=0.15, is_transient=is_transient_http, sleep=delays.append)
+    assert policy(flaky) == "ok"
     assert len(calls) == 3
     assert 0 <= delays[0] <= 0.1
     assert 0 <= delays[1] <= 0.15
@@ -122,7 +122,7 @@ def test_retry_gives_up_at_once_on_a_4xx():
         raise requests.HTTPError(response=response)
 
     with pytest.raises(requests.HTTPError):
-        call_with_retry(refused, policy=RetryPolicy(attempts=5), is_transient=is_transient_http, sleep=lambda s: None)
+        retrying(attempts=5, is_transient=is_transient_http, sleep=lambda s: None)(refused)
     assert len(calls) == 1
 
 
@@ -134,7 +134,19 @@ def test_retry_treats_429_and_503_as_transient():
 
 
 def test_full_jitter_spreads_delays():
-    policy = RetryPolicy(base_delay=1.0, max_delay=8.0)
-    delays = {round(policy.delay(3), 3) for _ in range(50)}
+    fourth_waits = []
+
+    def failing():
+        raise requests.ConnectionError("reset")
+
+    for _ in range(50):
+        waits = []
+        policy = retrying(
+            attempts=5, base_delay=1.0, max_delay=8.0, deadline=1e9, is_transient=is_transient_http, sleep=waits.append
+        )
+        with pytest.raises(requests.ConnectionError):
+            policy(failing)
+        fourth_waits.append(waits[3])  # the wait before the 5th try: uniform in [0, min(8, 1 * 2**3)]
+    delays = {round(d, 3) for d in fourth_waits}
     assert len(delays) > 40
     assert max(delays) <= 8.0
