@@ -3,7 +3,9 @@
 OAuth client-credentials tokens are cached in Redis until shortly before they expire, so all
 processes share one token. Every write carries PayPal-Request-Id, PayPal's idempotency key.
 Webhooks are verified by PayPal's verify-webhook-signature API after local checks (headers
-present, transmission time inside the tolerance, certificate URL on a PayPal host).
+present, transmission time inside the tolerance, certificate URL on a PayPal host); those API
+calls go through two token buckets of nexuscart.ratelimit (per source address, and shop-wide),
+so a flood of forged deliveries cannot spend our PayPal quota.
 """
 
 from __future__ import annotations
@@ -11,18 +13,23 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import redis as redis_lib
 import requests
 from django.conf import settings
+from redis.exceptions import RedisError
 
 from apps.payment.providers import base
 from apps.payment.providers.resilience import breaker_for, guarded_call, is_transient_http, timeouts
+from nexuscart import redis as nc_redis
+from nexuscart.ratelimit import TokenBucket
+
+logger = logging.getLogger(__name__)
 
 _ORDER_STATUS = {"COMPLETED": base.SUCCEEDED, "VOIDED": base.CANCELED}
 _REFUND_STATUS = {
@@ -44,9 +51,9 @@ def _session() -> requests.Session:
     return requests.Session()
 
 
-@functools.cache
-def _redis(url: str) -> redis_lib.Redis:
-    return redis_lib.Redis.from_url(url, socket_timeout=1.0)
+@functools.lru_cache(maxsize=8)
+def _verify_bucket(name: str, spec: str) -> TokenBucket:
+    return TokenBucket.from_spec(name, spec)
 
 
 class _Unauthorized(Exception):
@@ -69,7 +76,7 @@ class PayPalProvider(base.PaymentProvider):
         self.api_base = (api_base or settings.PAYPAL_API_BASE).rstrip("/")
         self.webhook_id = webhook_id if webhook_id is not None else settings.PAYPAL_WEBHOOK_ID
         self.breaker = breaker_for(self.name)
-        self.redis = _redis(settings.REDIS_URL)
+        self.redis = nc_redis.client()
         digest = hashlib.sha256(f"{self.api_base}|{self.client_id}".encode()).hexdigest()[:16]
         self._token_key = f"paypal:token:{digest}"
 
@@ -242,7 +249,7 @@ class PayPalProvider(base.PaymentProvider):
         )
 
     # --- Webhooks -----------------------------------------------------------------------------
-    def parse_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> base.WebhookEvent:
+    def parse_webhook(self, *, body: bytes, headers: Mapping[str, str], source: str = "") -> base.WebhookEvent:
         values = {name: headers.get(name) for name in _WEBHOOK_HEADERS}
         missing = [name for name, value in values.items() if not value]
         if missing:
@@ -261,6 +268,7 @@ class PayPalProvider(base.PaymentProvider):
             raise base.WebhookInvalid("PayPal webhook body is not JSON") from exc
         if not isinstance(event, dict) or not self.webhook_id:
             raise base.WebhookInvalid("PayPal webhook body is not an event, or PAYPAL_WEBHOOK_ID is unset")
+        self._verification_allowed(source)
         answer = self._request(
             "POST",
             "/v1/notifications/verify-webhook-signature",
@@ -278,6 +286,26 @@ class PayPalProvider(base.PaymentProvider):
         if answer.get("verification_status") != "SUCCESS":
             raise base.WebhookInvalid("PayPal did not verify the webhook signature")
         return normalize_event(event)
+
+    def _verification_allowed(self, source: str) -> None:
+        """One token from the sender's bucket, then one from the shop's; WebhookThrottled if either is empty.
+
+        Fails open when Redis is unreachable (logged): the limit must not drop PayPal's deliveries."""
+        buckets = [(_verify_bucket("paypal-verify", settings.PAYPAL_WEBHOOK_VERIFY_RATE), "shop")]
+        if source:
+            per_source = _verify_bucket("paypal-verify-src", settings.PAYPAL_WEBHOOK_VERIFY_RATE_PER_SOURCE)
+            buckets.insert(0, (per_source, source))
+        for bucket, identity in buckets:
+            try:
+                decision = bucket.hit(self.redis, identity)
+            except RedisError:
+                logger.warning("PayPal verification limit skipped: Redis unavailable", exc_info=True)
+                return
+            if not decision.allowed:
+                raise base.WebhookThrottled(
+                    f"Too many PayPal webhook deliveries to verify ({bucket.name}); retry later.",
+                    retry_after=decision.retry_after_seconds,
+                )
 
 
 def cert_url_allowed(url: str, *, api_base: str) -> bool:
