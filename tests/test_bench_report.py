@@ -1,0 +1,167 @@
+"""scripts/bench/report: the fixed last lines parse, the table and the chart come out, the README fills.
+
+Runs no benchmark: saved outputs only (the --parse-only path the report shares with a real run).
+"""
+
+import importlib.util
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORT = ROOT / "scripts" / "bench" / "report.d" / "report.py"
+
+CHECKOUT = """[bench] load average at the start: 1.2 1.0 0.9
+  checkout (reserve)         1012/s p99 141.0 ms
+[bench] reproduce: scripts/bench/checkout
+checkout: 1012/s p99 141.0 ms | naive: 59/s | vs naive: 17.2x | sql/checkout: 7 | cpu/checkout: 3.1 ms
+"""
+FLASH_SALE = """[bench] sell-out: 20000 units, invariants OK
+purchase: 10412/s p99 38.5 ms | naive: 200/s | ceiling: 15001/s | vs naive: 52.1x | vs ceiling: 69% | drain: 6120/s
+"""
+OUTBOX = """publish() into the outbox:               993 events/s (1000 per transaction)
+relay: 21034/s | 2 relays: 19876/s | naive: 1860/s | vs naive: 11.3x | end to end: 20500/s
+"""
+BROWSE = (
+    "browse: 5210/s p99 44.0 ms | search: 3100/s p99 91.0 ms hit 96% | uncached search: 540/s | "
+    "baseline: 150/s | staleness: 420 ms\n"
+)
+_RESULT = "p50_ms=24.00 p90_ms=60.00 p99_ms={p99} max_ms=1500.00 errors=0 non2xx=0"
+SEARCH = "\n".join(
+    [
+        "[bench] offered load ~60 req/s (8 connections, 133 ms apart each), 8s per scenario",
+        "search (OpenSearch)          requests=480 seconds=8.0 rate=59.9 " + _RESULT.format(p99="118.00"),
+        "search (PostgreSQL FTS)      requests=200 seconds=8.0 rate=25.0 " + _RESULT.format(p99="1200.00"),
+        "catalog list                 requests=312 seconds=8.0 rate=39.0 " + _RESULT.format(p99="276.00"),
+        "[bench] reproduce: scripts/bench/search --products 10000 --rate 60 --duration 8s",
+    ]
+)
+OUTPUTS = {"checkout": CHECKOUT, "flash": FLASH_SALE, "outbox": OUTBOX, "browse": BROWSE, "search": SEARCH}
+
+
+@pytest.fixture(scope="module")
+def report():
+    spec = importlib.util.spec_from_file_location("bench_report", REPORT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_report"] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_fixed_line_parses_into_its_figures(report):
+    figures = report.parse_line(CHECKOUT.strip().splitlines()[-1])
+    assert figures["checkout"].rate == 1012
+    assert figures["checkout"].p99 == 141.0
+    assert figures["naive"].rate == 59
+    assert figures["vs naive"].factor == 17.2
+    assert figures["sql/checkout"].number == 7
+    assert figures["cpu/checkout"].ms == 3.1
+    assert report.parse_line("a: 1,234/s")["a"].rate == 1234
+
+
+def test_each_benchmark_is_recognised_and_gives_its_rows(report):
+    rows = [
+        row
+        for text in (CHECKOUT, FLASH_SALE, OUTBOX, BROWSE, SEARCH)
+        for row in report.bench_for_output(text).parse(text)
+    ]
+    by_name = {row.scenario: row for row in rows}
+    checkout = by_name["checkout `POST /api/v1/orders`"]
+    assert (checkout.ours_rate, checkout.ours_p99, checkout.baseline_rate) == (1012, 141.0, 59)
+    assert checkout.ratio == pytest.approx(1012 / 59)
+    assert "7 SQL statements" in checkout.note
+    assert by_name["flash-sale purchase (hot path)"].ours_p99 == 38.5
+    assert by_name["flash-sale drain, reservations → orders"].ours_rate == 6120
+    assert by_name["outbox end to end, `publish_many` + relay"].ours_rate == 20500
+    assert by_name["outbox relay, DB → Kafka acknowledged"].baseline_rate == 1860
+    assert by_name["browse mix (API + storefront, anonymous)"].baseline_rate == 150
+    assert by_name["search, Zipf mix of queries"].note == "cache hit 96%"
+    paced = by_name["search on OpenSearch, paced (scripts/bench/search)"]
+    assert (paced.ours_rate, paced.ours_p99, paced.baseline_rate) == (59.9, 118.0, 25.0)
+
+
+def test_an_output_without_its_line_says_so_instead_of_inventing_figures(report):
+    bench = next(b for b in report.BENCHES if b.name == "checkout")
+    (row,) = bench.parse("[bench] wrk failed\n")
+    assert row.ours_rate is None
+    assert "no result line" in row.note
+    assert report.bench_for_output("nothing useful\n") is None
+
+
+def test_parse_only_writes_the_table_the_chart_and_fills_the_readme(tmp_path):
+    files = []
+    for name, text in {
+        "checkout": CHECKOUT,
+        "flash": FLASH_SALE,
+        "outbox": OUTBOX,
+        "browse": BROWSE,
+        "search": SEARCH,
+    }.items():
+        path = tmp_path / f"{name}.log"
+        path.write_text(text)
+        files.append(str(path))
+    readme = tmp_path / "README.md"
+    readme.write_text("# X\n\n<!-- bench-report -->\nold table\n<!-- /bench-report -->\n\nafter\n")
+    out = tmp_path / "docs" / "benchmarks.md"
+    result = subprocess.run(
+        [sys.executable, str(REPORT), "--parse-only", *files, "--out", str(out), "--readme", str(readme)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    document = out.read_text()
+    assert "| scenario | seed's figure | target | ours | baseline (same run) | ours ÷ baseline | notes |" in document
+    assert "| checkout `POST /api/v1/orders` | 2,000/s at p99 150 ms |" in document
+    assert "**1,012/s at p99 141.0 ms**" in document
+    assert "17.2x" in document
+    assert "![throughput achieved against p99 per scenario](benchmarks.png)" in document
+    png = (tmp_path / "docs" / "benchmarks.png").read_bytes()
+    assert png.startswith(b"\x89PNG")
+    assert len(png) > 10_000
+    filled = readme.read_text()
+    assert "old table" not in filled
+    assert "**10,412/s at p99 38.5 ms**" in filled
+    assert filled.endswith("<!-- /bench-report -->\n\nafter\n")
+
+
+def test_a_run_keeps_the_log_and_a_benchmark_past_its_cap_is_stopped_with_its_children(report, tmp_path):
+    bench_dir = tmp_path / "bench"
+    bench_dir.mkdir()
+    (bench_dir / "checkout").write_text(
+        "#!/bin/sh\necho warming up\necho 'checkout: 900/s p99 120.5 ms | naive: 60/s | vs naive: 15.0x'\n"
+    )
+    pid_file = tmp_path / "child.pid"
+    (bench_dir / "flash_sale").write_text(f"#!/bin/sh\nsleep 300 &\necho $! > {pid_file}\nwait\n")
+    for script in bench_dir.iterdir():
+        script.chmod(0o755)
+    benches = {b.name: b for b in report.BENCHES}
+
+    output, run = report.run_bench(benches["checkout"], 30, tmp_path / "logs", bench_dir)
+    assert run.status == "ok"
+    assert run.line.startswith("checkout: 900/s")
+    assert (tmp_path / "logs" / "checkout.log").read_text() == output
+    assert benches["checkout"].parse(output)[0].ours_rate == 900
+
+    _, run = report.run_bench(benches["flash_sale"], 2, tmp_path / "logs", bench_dir)
+    assert run.status == "timeout"
+    assert run.seconds < 20
+    child = int(pid_file.read_text())
+    assert _gone(child), "the benchmark's own child process outlived the timeout"
+
+
+def _gone(pid: int) -> bool:
+    """Exited (a zombie nobody reaped yet counts: it no longer runs)."""
+    for _ in range(50):
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return True
+        if state in {"Z", "X"}:
+            return True
+        time.sleep(0.1)
+    return False
