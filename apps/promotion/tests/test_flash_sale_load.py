@@ -1,4 +1,4 @@
-"""The flash-sale invariants under real concurrency, a killed worker, and cancellations (DESIGN.md section 3)."""
+"""The flash-sale invariants under real concurrency, a killed worker, and cancellations (docs/architecture.md)."""
 
 from __future__ import annotations
 
