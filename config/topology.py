@@ -205,14 +205,17 @@ http {{
             "[supervisorctl]",
             f"serverurl=unix://{self.socket}",
         ]
-        for priority, (name, command) in enumerate(self.programs().items(), start=1):
+        for name, command in self.programs().items():
             lines += [
                 "",
                 f"[program:{name}]",
                 # supervisord expands %(...)s in the command: a literal % (celery's -n x@%h) is %%.
                 "command=" + shlex.join(command).replace("%", "%%"),
                 f"directory={ROOT}",
-                f"priority={priority * 10}",
+                # One priority for all app processes: supervisord starts and stops a priority group
+                # together (a distinct priority each would stop them one by one). The edge starts
+                # after them and stops first, so no new request reaches a stopping server.
+                f"priority={200 if name == 'edge' else 100}",
                 "autostart=true",
                 "autorestart=true",
                 # Running 3 s counts as started; a process that dies sooner is retried after 1 s,
