@@ -39,7 +39,19 @@ SEARCH = "\n".join(
         "[bench] reproduce: scripts/bench/search --products 10000 --rate 60 --duration 8s",
     ]
 )
-OUTPUTS = {"checkout": CHECKOUT, "flash": FLASH_SALE, "outbox": OUTBOX, "browse": BROWSE, "search": SEARCH}
+SERVING = (
+    "serving: healthz gunicorn 2500/s p99 12.0 ms | list gunicorn 900/s p99 40.0 ms | healthz uvicorn 333/s p99 "
+    "48.0 ms | list uvicorn 150/s p99 49.0 ms | hot uvicorn 12000/s p99 9.0 ms | edge healthz 2300/s p99 14.0 ms | "
+    "edge list 850/s p99 45.0 ms | edge hot 10000/s p99 11.0 ms | chosen: web=gunicorn hot=uvicorn\n"
+)
+OUTPUTS = {
+    "serving": SERVING,
+    "checkout": CHECKOUT,
+    "flash": FLASH_SALE,
+    "outbox": OUTBOX,
+    "browse": BROWSE,
+    "search": SEARCH,
+}
 
 
 @pytest.fixture(scope="module")
@@ -63,11 +75,7 @@ def test_a_fixed_line_parses_into_its_figures(report):
 
 
 def test_each_benchmark_is_recognised_and_gives_its_rows(report):
-    rows = [
-        row
-        for text in (CHECKOUT, FLASH_SALE, OUTBOX, BROWSE, SEARCH)
-        for row in report.bench_for_output(text).parse(text)
-    ]
+    rows = [row for text in OUTPUTS.values() for row in report.bench_for_output(text).parse(text)]
     by_name = {row.scenario: row for row in rows}
     checkout = by_name["checkout `POST /api/v1/orders`"]
     assert (checkout.ours_rate, checkout.ours_p99, checkout.baseline_rate) == (1012, 141.0, 59)
@@ -79,6 +87,10 @@ def test_each_benchmark_is_recognised_and_gives_its_rows(report):
     assert by_name["outbox relay, DB → Kafka acknowledged"].baseline_rate == 1860
     assert by_name["browse mix (API + storefront, anonymous)"].baseline_rate == 150
     assert by_name["search, Zipf mix of queries"].note == "cache hit 96%"
+    healthz = by_name["Django `/healthz` through the edge"]
+    assert (healthz.ours_rate, healthz.ours_p99, healthz.baseline_rate) == (2300, 14.0, 333)
+    assert healthz.note == "web=gunicorn hot=uvicorn"
+    assert by_name["hot inventory read through the edge"].baseline_rate == 12000
     paced = by_name["search on OpenSearch, paced (scripts/bench/search)"]
     assert (paced.ours_rate, paced.ours_p99, paced.baseline_rate) == (59.9, 118.0, 25.0)
 
@@ -93,13 +105,7 @@ def test_an_output_without_its_line_says_so_instead_of_inventing_figures(report)
 
 def test_parse_only_writes_the_table_the_chart_and_fills_the_readme(tmp_path):
     files = []
-    for name, text in {
-        "checkout": CHECKOUT,
-        "flash": FLASH_SALE,
-        "outbox": OUTBOX,
-        "browse": BROWSE,
-        "search": SEARCH,
-    }.items():
+    for name, text in OUTPUTS.items():
         path = tmp_path / f"{name}.log"
         path.write_text(text)
         files.append(str(path))

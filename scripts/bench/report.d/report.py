@@ -270,6 +270,51 @@ def rows_search(f: dict[str, Figure]) -> list[Row]:
     ]
 
 
+_SERVING_STEP = re.compile(r"^(?P<name>.+?)\s+(?P<rate>[\d.,]+)/s p99 (?P<p99>[\d.]+) ms$")
+
+
+def serving_figures(output: str) -> dict[str, Figure]:
+    """`serving: healthz gunicorn 2500/s p99 12.0 ms | ... | edge hot 9000/s p99 8.0 ms | chosen: web=..`"""
+    line = last_line(output, "serving:")
+    if not line:
+        return {}
+    figures = {}
+    for segment in line.removeprefix("serving:").split(" | "):
+        segment = segment.strip()
+        if segment.startswith("chosen:"):
+            figures["chosen"] = Figure(raw=segment.removeprefix("chosen:").strip())
+            continue
+        match = _SERVING_STEP.match(segment)
+        if match:
+            figures[match["name"]] = Figure(raw=segment, rate=_num(match["rate"]), p99=float(match["p99"]))
+    return figures
+
+
+def rows_serving(f: dict[str, Figure]) -> list[Row]:
+    chosen = f["chosen"].raw if "chosen" in f else ""
+    hot_server = next((name.split()[1] for name in f if name.startswith("hot ")), "uvicorn")
+    rows = []
+    for route, label, baseline_key, baseline_label in (
+        ("healthz", "Django `/healthz` through the edge", "healthz uvicorn", "Django under uvicorn (ASGI), direct"),
+        ("list", "light API list through the edge", "list uvicorn", "Django under uvicorn (ASGI), direct"),
+        ("hot", "hot inventory read through the edge", f"hot {hot_server}", f"hot route on {hot_server}, direct"),
+    ):
+        ours = f.get(f"edge {route}")
+        rows.append(
+            Row(
+                label,
+                NONE,
+                "the topology scripts/run runs",
+                ours.rate if ours else None,
+                ours.p99 if ours else None,
+                _rate(f, baseline_key),
+                baseline_label,
+                chosen,
+            )
+        )
+    return rows
+
+
 @dataclass(frozen=True)
 class Bench:
     name: str  # the executable in scripts/bench/
@@ -308,6 +353,7 @@ BENCHES = [
     Bench("flash_sale", ("--quick",), 360, "purchase:", rows_flash_sale),
     Bench("outbox_relay", ("20000",), 240, "relay:", rows_outbox_relay),
     Bench("browse", (), 360, "browse:", rows_browse, env={"BROWSE_SECONDS": "5"}),
+    Bench("serving", ("--duration", "3"), 420, "serving:", rows_serving, figures=serving_figures),
     Bench(
         "search",
         ("--products", "10000", "--rate", "60", "--duration", "8s"),
