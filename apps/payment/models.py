@@ -147,6 +147,7 @@ class PaymentFlag(models.Model):
         PAID_WITHOUT_CAPTURE = "paid_without_capture", "Order paid but no capture found"
         DOUBLE_CAPTURE = "double_capture", "Order captured more than once (extra refunded)"
         REFUND_FAILED = "refund_failed", "Refund failed at the provider"
+        STOCK_RELEASED = "stock_released", "Paid after the order's stock was released (auto refund)"
 
     payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.CASCADE, related_name="flags")
     order_id = models.BigIntegerField(null=True, blank=True, db_index=True)

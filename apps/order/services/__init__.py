@@ -7,6 +7,7 @@ One module per use case, all re-exported here (`from apps.order import services`
 - flash_sale / flash_sale_worker: orders for promotion's flash-sale reservations
 - shipping: the shipping address of an unpaid order that has none (flash-sale orders)
 - reconcile: checkout reservations in inventory against their orders
+- late_payment: paying an order whose reservation expired (stock held again, or Conflict)
 """
 
 from apps.order.services.cart import (
@@ -23,6 +24,7 @@ from apps.order.services.checkout import order_create
 from apps.order.services.common import BadRequest, OrderLineInput
 from apps.order.services.flash_sale import order_create_for_flash_sale
 from apps.order.services.flash_sale_worker import ReservationWorker
+from apps.order.services.late_payment import STOCK_RELEASED, order_mark_paid_holding_stock
 from apps.order.services.reconcile import ReservationDifference, order_reservations_reconcile
 from apps.order.services.shipping import order_has_shipping_address, order_shipping_address_set
 from apps.order.services.transitions import (
@@ -36,6 +38,7 @@ from apps.order.services.transitions import (
 )
 
 __all__ = [
+    "STOCK_RELEASED",
     "BadRequest",
     "CartLine",
     "CartView",
@@ -56,6 +59,7 @@ __all__ = [
     "order_has_shipping_address",
     "order_mark_awaiting_payment",
     "order_mark_paid",
+    "order_mark_paid_holding_stock",
     "order_record_refund",
     "order_reservations_reconcile",
     "order_ship",

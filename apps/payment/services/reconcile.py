@@ -62,6 +62,9 @@ def _reconcile_order(order_id: int) -> tuple[list[ReconcileAction], tuple | None
             continue
         if (payment.id, PaymentFlag.Kind.AMOUNT_MISMATCH) in open_flags:
             continue  # staff decide; never auto-complete a mismatched capture
+        if (payment.id, PaymentFlag.Kind.STOCK_RELEASED) in open_flags:
+            actions.extend(_stock_released_refund(payment))
+            continue
         if payment.captured_amount - in_flight_amount(payment) <= 0 and (
             order.payment_reference != payment.provider_reference
         ):
@@ -76,6 +79,8 @@ def _reconcile_order(order_id: int) -> tuple[list[ReconcileAction], tuple | None
             order = order_selectors.order_get(order_id=order_id, with_history=False)
             if outcome == ProviderEvent.Outcome.APPLIED:
                 actions.append(ReconcileAction(payment.id, order_id, "money_without_paid_order", "completed", detail))
+            elif outcome == ProviderEvent.Outcome.FLAGGED and before in PAYABLE and _stock_released(payment):
+                actions.extend(_stock_released_refund(payment, detail=detail))
             elif outcome == ProviderEvent.Outcome.FLAGGED and (
                 before == OrderStatus.CANCELLED or before in PAID_STATUSES
             ):
@@ -89,6 +94,20 @@ def _reconcile_order(order_id: int) -> tuple[list[ReconcileAction], tuple | None
         if not paying or paying[0].status != Payment.Status.SUCCEEDED:
             return actions, (order, paying[0] if paying else None)
     return actions, None
+
+
+def _stock_released(payment: Payment) -> bool:
+    return PaymentFlag.objects.filter(payment=payment, kind=PaymentFlag.Kind.STOCK_RELEASED, resolved=False).exists()
+
+
+def _stock_released_refund(payment: Payment, *, detail: str = "") -> list[ReconcileAction]:
+    """A payment that came after its order's stock was released (issue 12 #5): reported while its
+    automatic refund is on its way (the open flag stays for staff)."""
+    waiting = payment.refunds.filter(status__in=[Refund.Status.REQUESTED, Refund.Status.PENDING]).exists()
+    if not waiting:
+        return []
+    detail = detail or f"refund of {payment.captured_amount} {payment.currency} not confirmed yet"
+    return [ReconcileAction(payment.id, payment.order_id, "paid_after_stock_released", "refund", detail)]
 
 
 def _reconcile_paid_without_capture(order, payment: Payment | None) -> ReconcileAction:

@@ -275,14 +275,17 @@ def settle_order(payment: Payment) -> tuple[str, str]:
             return ProviderEvent.Outcome.FLAGGED, detail
         try:
             with transaction.atomic():
-                order = order_services.order_mark_paid(
+                # Holds the stock again if the order's reservation expired meanwhile (issue 12 #5).
+                order = order_services.order_mark_paid_holding_stock(
                     order_id=order.id,
                     payment_reference=payment.provider_reference,
                     amount=payment.captured_amount,
                     currency=payment.currency,
                     actor=f"{ACTOR}:{payment.provider}",
                 )
-        except Conflict:
+        except Conflict as exc:
+            if exc.code == order_services.STOCK_RELEASED:
+                return _refund_stockless_order(payment, str(exc.detail))
             # The order moved under us (cancelled by the sweep a moment ago): judge it again.
             order = order_selectors.order_get(order_id=payment.order_id, with_history=False)
             if order.status in PAYABLE:
@@ -304,6 +307,20 @@ def settle_order(payment: Payment) -> tuple[str, str]:
     detail = f"order {order.id} was paid by {order.payment_reference}; {payment.provider_reference} captured as well"
     flag(payment, PaymentFlag.Kind.DOUBLE_CAPTURE, detail)
     queue_refund(payment, reason="second capture for an order already paid")
+    return ProviderEvent.Outcome.FLAGGED, detail
+
+
+def _refund_stockless_order(payment: Payment, reason: str) -> tuple[str, str]:
+    """Paid after the reservation expired and the units are sold: cancel the order, refund, flag."""
+    detail = (
+        f"{payment.provider} captured {payment.captured_amount} {payment.currency} for order {payment.order_id} "
+        f"after its stock was released, and it could not be held again: order cancelled, money refunded"
+    )
+    order_services.order_cancel(
+        order_id=payment.order_id, actor=f"{ACTOR}:{payment.provider}", reason="paid after its stock was released"
+    )
+    flag(payment, PaymentFlag.Kind.STOCK_RELEASED, f"{detail} ({reason})")
+    queue_refund(payment, reason="paid after the order's stock was released")
     return ProviderEvent.Outcome.FLAGGED, detail
 
 
