@@ -12,6 +12,7 @@ in its `hot.py`; config.asgi collects them with `discover_routes()`.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import json
 import logging
@@ -24,9 +25,11 @@ from urllib.parse import parse_qs
 import jwt
 from django.conf import settings
 
-from nexuscart import client_ip, jwt_keys
+from nexuscart import client_ip, jwt_keys, snowflake
 from nexuscart import redis as nc_redis
 from nexuscart.errors import PROBLEM_CONTENT_TYPE, problem
+
+logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -173,11 +176,11 @@ class HotRouter:
             response = _problem(exc.status, exc.code, exc.detail, exc.headers)
         except nc_redis.UNAVAILABLE_ERRORS as exc:
             # Redis stalled or down: fail fast and say so; the client retries (nexuscart.redis timeouts).
-            logging.getLogger(__name__).warning("hot path: Redis unavailable", extra={"error": repr(exc)})
+            logger.warning("hot path: Redis unavailable", extra={"error": repr(exc)})
             detail = "A backing service is unavailable; retry shortly."
             response = _problem(503, "service_unavailable", detail, {"Retry-After": "1"})
         except Exception:  # never leak internals; Django's handler500 says the same
-            logging.getLogger(__name__).exception("hot path handler failed")
+            logger.exception("hot path handler failed")
             response = _problem(500, "internal_error", "An unexpected error occurred; it has been logged.")
         await self._send(send, response)
 
@@ -194,6 +197,10 @@ class HotRouter:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                try:  # the snowflake lease, off the event loop, before the first purchase needs it
+                    await asyncio.to_thread(snowflake.prime)
+                except Exception as exc:  # Redis down at start: the first id leases it instead
+                    logger.warning("snowflake lease at start-up failed", extra={"error": repr(exc)})
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await nc_redis.aclose_loop_clients()

@@ -1,9 +1,11 @@
 import multiprocessing
+import threading
+import time
 
 import pytest
 import redis
 
-from nexuscart.snowflake import SnowflakeGenerator, parse
+from nexuscart.snowflake import SnowflakeGenerator, WorkerIdsExhausted, parse
 
 IDS_PER_PROCESS = 20_000
 
@@ -73,7 +75,55 @@ def test_a_lost_lease_is_replaced_by_a_fresh_worker_id(redis_client):
     generator = SnowflakeGenerator(redis_client, lease_seconds=1)
     first = generator.worker_id
     redis_client.set(f"snowflake:worker:{first}", "someone-else")  # the lease expired and was taken
-    generator._renewed_at = 0  # the renewal is due
+    assert generator.renew() is False  # what the background renewal finds
     assert generator.worker_id != first
     generator.release()
     assert redis_client.get(f"snowflake:worker:{first}") == b"someone-else"
+
+
+def test_the_lease_is_renewed_in_the_background_never_by_next_id(redis_client):
+    generator = SnowflakeGenerator(redis_client, lease_seconds=0.6)
+    first = generator.next_id()
+    renewals: list[str] = []
+    real_renew = generator._renew_script
+
+    def counting(*args, **kwargs):
+        renewals.append(threading.current_thread().name)
+        return real_renew(*args, **kwargs)
+
+    generator._renew_script = counting
+    ids, deadline = [first], time.monotonic() + 2.0  # more than three leases
+    while time.monotonic() < deadline:
+        ids.append(generator.next_id())
+        time.sleep(0.001)
+    generator.release()
+
+    assert len(renewals) >= 4
+    assert set(renewals) == {"snowflake-lease"}  # not one from the thread calling next_id
+    assert {parse(i)[1] for i in ids} == {parse(first)[1]}  # the lease never lapsed
+    assert len(set(ids)) == len(ids)
+
+
+def test_a_fenced_lease_never_lets_two_generators_use_one_worker_id(redis_client):
+    only_seven = range(7, 8)
+    # A's renewals stall (as if its process were paused): its lease runs out in Redis.
+    stalled = SnowflakeGenerator(redis_client, lease_seconds=0.5, worker_ids=only_seven, renew_in_background=False)
+    other = SnowflakeGenerator(redis_client, lease_seconds=5, worker_ids=only_seven)
+    before = [stalled.next_id() for _ in range(10)]
+    assert stalled.worker_id == 7
+    with pytest.raises(WorkerIdsExhausted):
+        other.next_id()  # held by A
+
+    time.sleep(0.6)  # A's key expired in Redis; A's own fence passed even earlier
+    taken = [other.next_id() for _ in range(10)]
+    assert {parse(i)[1] for i in taken} == {7}
+    with pytest.raises(WorkerIdsExhausted):
+        stalled.next_id()  # A must not issue ids with worker 7 while B holds it
+    other.release()
+    after = [stalled.next_id() for _ in range(10)]  # free again: A may lease it anew
+
+    every = before + taken + after
+    assert len(set(every)) == len(every)
+    assert max(before) < min(taken)
+    assert max(taken) < min(after)
+    stalled.release()

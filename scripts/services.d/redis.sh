@@ -3,8 +3,12 @@
 #
 # Our own redis-server on 127.0.0.1:6380 (REDIS_URL=redis://127.0.0.1:6380/0), started from the command
 # line, not from Debian's /etc/redis/redis.conf. Installing the package may start Debian's own service on
-# 6379: that one is not ours and is left alone. No persistence (--save '' --appendonly no): tests own
-# their data. Files: .local/redis (working dir), .local/log/redis.log, .local/run/redis.pid.
+# 6379: that one is not ours and is left alone.
+# Persistence: append-only file, fsync every second (NEXUSCART_REDIS_APPENDFSYNC=always|everysec|no),
+# no RDB snapshots, never evict: flash-sale stock, per-user counters and the reservation stream live
+# here, and a restart must not forget a unit a buyer was promised (a kill -9 loses at most ~1 s).
+# Files: .local/redis (working dir, appendonlydir/), .local/log/redis.log, .local/run/redis.pid; a
+# second instance of its own (fault tests): NEXUSCART_LOCAL=<dir> NEXUSCART_REDIS_PORT=<port>.
 
 # shellcheck source-path=SCRIPTDIR source=_lib.sh
 declare -F say >/dev/null || . "$(dirname "${BASH_SOURCE[0]}")/_lib.sh"
@@ -15,6 +19,7 @@ REDIS_DIR="$LOCAL/redis"
 REDIS_LOG="$LOG_DIR/redis.log"
 REDIS_PIDFILE="$RUN_DIR/redis.pid"
 REDIS_MAXCLIENTS=10000
+REDIS_APPENDFSYNC="${NEXUSCART_REDIS_APPENDFSYNC:-everysec}"
 
 # _redis_pid: the recorded pid when it is a live redis-server (a stale pid file may name a recycled pid).
 _redis_pid() {
@@ -44,7 +49,8 @@ redis_start() {
     ulimit -n $((REDIS_MAXCLIENTS + 32)) 2>/dev/null || true
     cd "$REDIS_DIR" && exec redis-server --bind "$REDIS_HOST" --port "$REDIS_PORT" --protected-mode yes \
       --daemonize yes --pidfile "$REDIS_PIDFILE" --logfile "$REDIS_LOG" --dir "$REDIS_DIR" \
-      --save '' --appendonly no --maxclients "$REDIS_MAXCLIENTS" --databases 64
+      --save '' --appendonly yes --appendfsync "$REDIS_APPENDFSYNC" --maxmemory-policy noeviction \
+      --maxclients "$REDIS_MAXCLIENTS" --databases 64
   ) </dev/null >>"$REDIS_LOG" 2>&1 || die "redis-server failed to start, see $REDIS_LOG"
   wait_until 20 "redis on $REDIS_HOST:$REDIS_PORT" _redis_ping
   wait_until 5 "redis pid file" _redis_pid
@@ -55,7 +61,7 @@ redis_stop() {
   local pid
   if pid="$(_redis_pid)"; then
     say "stopping redis (pid $pid)"
-    stop_pid redis 20 # SIGTERM = clean shutdown (nothing to save), SIGKILL after 20 s
+    stop_pid redis 20 # SIGTERM = clean shutdown (AOF flushed), SIGKILL after 20 s
   fi
   rm -f "$REDIS_PIDFILE"
 }
