@@ -1,4 +1,4 @@
-"""Test data every context's tests share: one UserFactory for the whole project.
+"""Test data every context's tests share: one UserFactory, and outbox rows as the envelopes consumers get.
 
 It lives outside apps/ so any context's tests may import it without reaching into the user
 context's internals (the import-linter contracts cover apps/, not tests/), and it builds users
@@ -12,6 +12,8 @@ import uuid
 
 import factory
 from django.contrib.auth import get_user_model
+
+from nexuscart.events import Envelope
 
 # One password for every factory user, so any test can sign in as one.
 PASSWORD = "Correct-Horse-Battery-42"
@@ -29,3 +31,24 @@ class UserFactory(factory.django.DjangoModelFactory):
     last_name = "Shopper"
     password = factory.django.Password(PASSWORD)
     is_active = True
+
+
+def envelope_from_row(row) -> Envelope:
+    """The envelope the relay would put on Kafka for this outbox row (nexuscart.relay builds the same)."""
+    return Envelope(
+        id=str(row.event_id),
+        type=row.event_type,
+        version=row.version,
+        aggregate_type=row.aggregate_type,
+        aggregate_id=row.aggregate_id,
+        sequence=row.sequence,
+        occurred_at=row.occurred_at.isoformat(),
+        payload=row.payload,
+    )
+
+
+def outbox_envelope(event_type: str, aggregate_id: str) -> Envelope:
+    """The envelope of the newest outbox row of this type for this aggregate: feed it to apply_event."""
+    from nexuscart.models import OutboxEvent
+
+    return envelope_from_row(OutboxEvent.objects.filter(event_type=event_type, aggregate_id=aggregate_id).latest("id"))

@@ -11,9 +11,9 @@ from apps.catalog import indexing, services
 from apps.catalog.models import ProductSearchEntry
 from apps.catalog.tests.factories import ProductFactory, variant
 from nexuscart.consumers import EventConsumer, apply_event
-from nexuscart.events import Envelope
 from nexuscart.models import OutboxEvent
 from nexuscart.relay import relay_until_empty
+from tests.factories import envelope_from_row as _envelope
 
 
 def _search(client, **params) -> dict:
@@ -21,19 +21,6 @@ def _search(client, **params) -> dict:
     response = client.get("/api/v1/search", params)
     assert response.status_code == 200, response.content
     return response.json()
-
-
-def _envelope(row: OutboxEvent) -> Envelope:
-    return Envelope(
-        id=str(row.event_id),
-        type=row.event_type,
-        version=row.version,
-        aggregate_type=row.aggregate_type,
-        aggregate_id=row.aggregate_id,
-        sequence=row.sequence,
-        occurred_at=row.occurred_at.isoformat(),
-        payload=row.payload,
-    )
 
 
 @pytest.mark.slow

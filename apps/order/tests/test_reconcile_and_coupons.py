@@ -13,23 +13,9 @@ from apps.promotion import selectors as promotion_selectors
 from apps.promotion import services as promotion_services
 from nexuscart.consumers import apply_event
 from nexuscart.events import Envelope
-from nexuscart.models import OutboxEvent
+from tests.factories import outbox_envelope as _envelope
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _envelope(event_type: str, aggregate_id: str) -> Envelope:
-    row = OutboxEvent.objects.filter(event_type=event_type, aggregate_id=aggregate_id).latest("id")
-    return Envelope(
-        id=str(row.event_id),
-        type=row.event_type,
-        version=row.version,
-        aggregate_type=row.aggregate_type,
-        aggregate_id=row.aggregate_id,
-        sequence=row.sequence,
-        occurred_at=row.occurred_at.isoformat(),
-        payload=row.payload,
-    )
 
 
 @pytest.mark.slow
