@@ -146,6 +146,9 @@ def start_stack(
     """Run the scripts/run topology (`programs` of it) with `env` as every process's environment."""
     # A short folder of our own: supervisord's unix socket path must stay under 108 bytes.
     out = Path(tempfile.mkdtemp(prefix="nc-stack-"))
+    # mkdtemp makes it 0700: nginx's workers (user nobody) could not reach their client-body
+    # temp files under it, and every request body too big for memory was a 500 from the edge.
+    out.chmod(0o755)
     ports = {"edge_port": free_port(), "web_port": free_port(), "hot_port": free_port()}
     topo = Topology(out=out, only=list(programs), **(ports | topology))
     conf = topo.render()

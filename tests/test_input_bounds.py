@@ -103,3 +103,10 @@ def test_refund_amount_is_bounded(staff_client):
         "/api/v1/staff/orders/1/refund", {"amount": HUGE}, content_type="application/json", HTTP_IDEMPOTENCY_KEY="r-1"
     )
     _refused(response, "amount")
+
+
+def test_a_category_reference_outside_ascii_is_a_400_not_a_500(client):
+    # Found by the fuzzer (tests/test_api_fuzz.py): "¹".isdigit() is true, int("¹") raises.
+    response = client.get("/api/v1/products", {"category": "¹"})
+    _refused(response, "category")
+    assert client.get("/api/v1/products", {"category": "no-such-category"}).status_code < 500

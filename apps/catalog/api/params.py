@@ -12,7 +12,8 @@ MAX_MONEY = 100_000_000
 
 
 class _Filters(serializers.Serializer):
-    category = serializers.CharField(required=False, allow_blank=True, max_length=300)
+    # An id or a slug path, ASCII only (slugs are): "¹".isdigit() is true but int("¹") raises.
+    category = serializers.RegexField(r"^[-a-zA-Z0-9_/]*$", required=False, allow_blank=True, max_length=300)
     min_price = serializers.IntegerField(required=False, min_value=0, max_value=MAX_MONEY)
     max_price = serializers.IntegerField(required=False, min_value=0, max_value=MAX_MONEY)
     in_stock = serializers.BooleanField(required=False, allow_null=True, default=None)
