@@ -48,22 +48,23 @@ def test_the_api_answers_every_generated_request_without_a_server_error(real_sta
     make_campaign(quantity=5)  # something real behind the flash-sale and product routes
     staff = UserFactory(is_staff=True, is_superuser=True)
 
+    command = [
+        str(SCHEMATHESIS), "run", f"{stack.url}/api/schema/?format=json",
+        "--checks", "not_a_server_error",
+        "--phases", "examples,coverage,fuzzing,stateful",
+        "--mode", "all",
+        "--max-examples", "30",
+        "--max-time", str(BUDGET_SECONDS),
+        "--seed", "13",
+        "--workers", "2",
+        "--request-timeout", "20",
+        "--suppress-health-check", "all",
+        "--header", f"Authorization: Bearer {access_token(staff)}",
+        "--header", "Idempotency-Key: fuzz-run",
+        "--report", "junit", "--report-dir", str(tmp_path),
+    ]  # fmt: skip
     result = subprocess.run(
-        [
-            str(SCHEMATHESIS), "run", f"{stack.url}/api/schema/?format=json",
-            "--checks", "not_a_server_error",
-            "--phases", "examples,coverage,fuzzing,stateful",
-            "--mode", "all",
-            "--max-examples", "30",
-            "--max-time", str(BUDGET_SECONDS),
-            "--seed", "13",
-            "--workers", "2",
-            "--request-timeout", "20",
-            "--suppress-health-check", "all",
-            "--header", f"Authorization: Bearer {access_token(staff)}",
-            "--header", "Idempotency-Key: fuzz-run",
-            "--report", "junit", "--report-dir", str(tmp_path),
-        ],  # fmt: skip
+        command,
         capture_output=True,
         text=True,
         timeout=BUDGET_SECONDS + 240,
