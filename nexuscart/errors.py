@@ -11,6 +11,8 @@ from http import HTTPStatus
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -94,6 +96,14 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    if isinstance(exc, DatabaseOperationalError | DatabaseInterfaceError):
+        # The database is away (restart, failover, network): a retryable 503, not a bug. The request's
+        # transaction is rolled back with the connection; Django reconnects on the next request
+        # (CONN_HEALTH_CHECKS). tests/faults/test_postgres_restart.py.
+        logger.warning("database unavailable", exc_info=exc)
+        response = problem_response(503, "database_unavailable", "The database is unavailable; try again shortly.")
+        response["Retry-After"] = "1"
+        return response
     response = exception_handler(exc, context)
     if response is None:
         logger.error("unhandled API error", exc_info=exc)
