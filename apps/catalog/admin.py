@@ -7,6 +7,8 @@ the services.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
@@ -15,9 +17,62 @@ from django.shortcuts import render
 from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
 
-from apps.catalog import services
+from apps.catalog import selectors, services
 from apps.catalog.models import Category, Product, Variant
 from apps.catalog.selectors import category_tree_invalidate
+from nexuscart import display
+
+
+def _sku_names(skus: list[str]) -> dict[str, str]:
+    return {
+        sku: f"{snap.product_name} — {snap.variant_name}" if snap.variant_name else snap.product_name
+        for sku, snap in selectors.skus_get(skus=skus).items()
+    }
+
+
+def _skus_matching(text: str) -> list[str]:
+    return list(Variant.objects.filter(product__name__icontains=text.strip()[:100]).values_list("sku", flat=True)[:500])
+
+
+# Lower contexts' staff screens (inventory's stock list) show and search product names through this.
+display.register_sku_lookups(names=_sku_names, search=_skus_matching)
+
+
+class MoneyInput(forms.DecimalField):
+    """Staff type dollars and cents ("49.99"); the model keeps integer cents (4999)."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("decimal_places", 2)
+        kwargs.setdefault("max_digits", 12)
+        kwargs.setdefault("min_value", Decimal("0"))
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, int):
+            return f"{Decimal(value) / 100:.2f}"
+        return value
+
+    def to_python(self, value):
+        if isinstance(value, int):
+            return value
+        amount = super().to_python(value)
+        return None if amount is None else int((amount * 100).to_integral_value())
+
+    def validate(self, value) -> None:
+        if value in self.empty_values and self.required:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+
+    def run_validators(self, value) -> None:
+        if value is not None and value < 0:
+            raise forms.ValidationError("The price cannot be negative.")
+
+
+class VariantForm(forms.ModelForm):
+    price = MoneyInput(label="Price ($)")
+
+    class Meta:
+        model = Variant
+        fields = ("sku", "name", "price", "currency", "attributes", "is_active", "position")
 
 
 @admin.register(Category)
@@ -37,6 +92,7 @@ class CategoryAdmin(TreeAdmin):
 
 class VariantInline(admin.TabularInline):
     model = Variant
+    form = VariantForm
     extra = 1
     fields = ("sku", "name", "price", "currency", "attributes", "is_active", "position")
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from cachetools import TTLCache
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Exists, F, OuterRef
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 
 from apps.inventory import services
 from apps.inventory.models import (
@@ -19,6 +21,7 @@ from apps.inventory.models import (
     Stock,
     Warehouse,
 )
+from nexuscart import display
 from nexuscart.errors import ApplicationError
 
 
@@ -53,11 +56,16 @@ class AdjustForm(forms.Form):
     reason = forms.CharField(max_length=500)
 
 
+# Product names of SKUs shown lately; shared by requests, so short-lived (renames show within a minute).
+_NAMES: TTLCache = TTLCache(maxsize=5000, ttl=60)
+
+
 @admin.register(Stock)
 class StockAdmin(admin.ModelAdmin):
-    list_display = ("sku", "warehouse", "on_hand", "reserved", "available_units", "low_stock", "updated_at")
+    list_display = ("sku", "product", "warehouse", "on_hand", "reserved", "available_units", "low_stock", "updated_at")
     list_filter = (LowStockFilter, "warehouse")
     search_fields = ("sku",)
+    search_help_text = "SKU or product name"
     readonly_fields = ("sku", "warehouse", "on_hand", "reserved", "updated_at")
     change_list_template = "inventory/stock_change_list.html"
 
@@ -79,9 +87,40 @@ class StockAdmin(admin.ModelAdmin):
     def available_units(self, obj: Stock) -> int:
         return obj.available
 
-    @admin.display(description="low", boolean=True)
-    def low_stock(self, obj: Stock) -> bool:
-        return bool(getattr(obj, "is_low", False))
+    def get_search_results(self, request, queryset, search_term):
+        """A product name finds its SKUs too (names come from the catalog via nexuscart.display)."""
+        result, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if len(term) >= 2:
+            skus = display.skus_matching(term)
+            if skus:
+                result = result | queryset.filter(sku__in=skus)
+        return result, may_have_duplicates
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        rows = getattr(getattr(response, "context_data", {}).get("cl"), "result_list", None)
+        if rows is not None:
+            # One catalog lookup for the page's SKUs, not one per row (rendered after this returns).
+            _NAMES.update(display.sku_names(s.sku for s in rows))
+        return response
+
+    @admin.display(description="product")
+    def product(self, obj: Stock) -> str:
+        name = _NAMES.get(obj.sku)
+        if name is None:
+            name = display.sku_names([obj.sku]).get(obj.sku, "— not in the catalog —")
+            _NAMES[obj.sku] = name
+        return name
+
+    @admin.display(description="stock level")
+    def low_stock(self, obj: Stock) -> str:
+        # Words and a warning sign, not a boolean tick: a green tick read as "fine" for a low item.
+        if obj.available <= 0:
+            return format_html('<span style="color:#a4262c;font-weight:600">✖ Out of stock</span>')
+        if getattr(obj, "is_low", False):
+            return format_html('<span style="color:#8a4b00;font-weight:600">⚠ Low</span>')
+        return format_html('<span style="color:#11703a">OK</span>')
 
     def get_urls(self):
         return [

@@ -3,22 +3,45 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal, InvalidOperation
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 
 from apps.payment import services
 from apps.payment.models import Payment, PaymentFlag, ProviderEvent, Refund
+from nexuscart.display import money
 from nexuscart.errors import ApplicationError
 
 
-class RefundInline(admin.TabularInline):
+class ReadOnlyRows:
+    """Money records are written by services only: staff read them, never add, edit or delete."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+def _order_link(order_id: int):
+    return format_html('<a href="{}">{}</a>', reverse("admin:order_order_change", args=[order_id]), order_id)
+
+
+class RefundInline(ReadOnlyRows, admin.TabularInline):
     model = Refund
     extra = 0
     can_delete = False
-    fields = ("id", "amount", "currency", "status", "provider_reference", "requested_by", "reason", "created_at")
+    fields = ("id", "amount_display", "status", "provider_reference", "requested_by", "reason", "created_at")
     readonly_fields = fields
+
+    @admin.display(description="amount")
+    def amount_display(self, obj: Refund) -> str:
+        return money(obj.amount, obj.currency)
 
 
 class FlagInline(admin.TabularInline):
@@ -30,16 +53,15 @@ class FlagInline(admin.TabularInline):
 
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(ReadOnlyRows, admin.ModelAdmin):
     list_display = (
         "id",
-        "order_id",
+        "order",
         "provider",
         "status",
-        "amount",
-        "captured_amount",
-        "refunded_amount",
-        "currency",
+        "amount_display",
+        "captured_display",
+        "refunded_display",
         "flagged",
         "created_at",
     )
@@ -49,8 +71,68 @@ class PaymentAdmin(admin.ModelAdmin):
     inlines = [RefundInline, FlagInline]
     actions = ["refund_remaining"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+    def get_actions(self, request):
+        return {k: v for k, v in super().get_actions(request).items() if k != "delete_selected"}
+
+    @admin.display(description="order", ordering="order_id")
+    def order(self, payment: Payment):
+        return _order_link(payment.order_id)
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_display(self, payment: Payment) -> str:
+        return money(payment.amount, payment.currency)
+
+    @admin.display(description="captured")
+    def captured_display(self, payment: Payment) -> str:
+        return money(payment.captured_amount, payment.currency)
+
+    @admin.display(description="refunded")
+    def refunded_display(self, payment: Payment) -> str:
+        return money(payment.refunded_amount, payment.currency)
+
+    def get_urls(self):
+        return [
+            path(
+                "refund-order/<int:order_id>/",
+                self.admin_site.admin_view(require_POST(self.refund_order_view)),
+                name="payment_refund_order",
+            ),
+            *super().get_urls(),
+        ]
+
+    def refund_order_view(self, request: HttpRequest, order_id: int):
+        """The order page's Refund form: a partial amount in dollars (empty = the rest), with a reason."""
+        back = HttpResponseRedirect(reverse("admin:order_order_change", args=[order_id]))
+        if not request.user.has_perm("payment.change_payment"):
+            self.message_user(request, "You may not refund payments.", messages.ERROR)
+            return back
+        raw, reason = request.POST.get("amount", "").strip(), request.POST.get("reason", "").strip()
+        try:
+            amount = int((Decimal(raw) * 100).to_integral_value()) if raw else None
+        except InvalidOperation:
+            self.message_user(request, f"{raw!r} is not an amount.", messages.ERROR)
+            return back
+        if amount is not None and amount <= 0:
+            self.message_user(request, "The refund amount must be positive.", messages.ERROR)
+            return back
+        try:
+            result = services.refund_create(
+                order_id=order_id,
+                amount=amount,
+                requested_by=f"staff:{request.user.pk}:{request.user.get_username()}",
+                reason=reason or "staff refund",
+                idempotency_key=f"admin:{uuid.uuid4()}",
+            )
+        except ApplicationError as exc:
+            self.message_user(request, exc.detail, messages.ERROR)
+            return back
+        self.message_user(
+            request,
+            f"Refund of {money(result.refund.amount, result.refund.currency)} {result.refund.status}; "
+            f"the order is {result.order.status.replace('_', ' ').lower()}.",
+            messages.SUCCESS,
+        )
+        return back
 
     @admin.display(boolean=True, description="open flag")
     def flagged(self, payment: Payment) -> bool:
@@ -72,7 +154,7 @@ class PaymentAdmin(admin.ModelAdmin):
                 continue
             self.message_user(
                 request,
-                f"Payment {payment.id}: refund of {result.refund.amount} {result.refund.currency} "
+                f"Payment {payment.id}: refund of {money(result.refund.amount, result.refund.currency)} "
                 f"{result.refund.status}; order {result.order.id} is {result.order.status}.",
                 messages.SUCCESS,
             )
@@ -93,22 +175,24 @@ class PaymentFlagAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProviderEvent)
-class ProviderEventAdmin(admin.ModelAdmin):
+class ProviderEventAdmin(ReadOnlyRows, admin.ModelAdmin):
     list_display = ("provider_event_id", "provider", "event_type", "outcome", "order_id", "received_at")
     list_filter = ("provider", "outcome", "event_type")
     search_fields = ("provider_event_id", "=order_id")
     readonly_fields = [f.name for f in ProviderEvent._meta.fields]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
 
 @admin.register(Refund)
-class RefundAdmin(admin.ModelAdmin):
-    list_display = ("id", "order_id", "amount", "currency", "status", "requested_by", "reason", "created_at")
+class RefundAdmin(ReadOnlyRows, admin.ModelAdmin):
+    list_display = ("id", "order", "amount_display", "status", "requested_by", "reason", "created_at")
     list_filter = ("status",)
     search_fields = ("=id", "=order_id", "provider_reference")
     readonly_fields = [f.name for f in Refund._meta.fields]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+    @admin.display(description="order", ordering="order_id")
+    def order(self, refund: Refund):
+        return _order_link(refund.order_id)
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_display(self, refund: Refund) -> str:
+        return money(refund.amount, refund.currency)

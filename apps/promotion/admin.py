@@ -2,20 +2,79 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 
 from apps.promotion import services
 from apps.promotion.models import Coupon, CouponRedemption, DiscountCampaign, FlashSaleCampaign, FlashSaleRelease
+from nexuscart.display import money
 from nexuscart.errors import ApplicationError
+
+# Which field a service refusal belongs to, so the form marks it (instead of a banner after "added").
+_ERROR_FIELDS = {
+    "unknown_sku": "sku",
+    "invalid_window": "ends_at",
+    "insufficient_stock": "quantity",
+    "invalid_quantity": "quantity",
+    "invalid_value": None,
+}
+
+
+class FlashSaleCampaignForm(forms.ModelForm):
+    """A new campaign is created by the service while the form validates: a refusal (unknown SKU,
+    not enough stock, bad window) is a form error on its field, and nothing is saved."""
+
+    class Meta:
+        model = FlashSaleCampaign
+        fields = "__all__"  # noqa: DJ007 -- the admin narrows them with readonly_fields
+
+    created = None
+
+    def clean(self) -> dict:
+        data = super().clean()
+        starts, ends = data.get("starts_at"), data.get("ends_at")
+        if starts and ends and ends <= starts:
+            self.add_error("ends_at", "The sale must end after it starts.")
+        for name, label in (("quantity", "Quantity"), ("per_user_limit", "The per-shopper limit")):
+            if name in data and data[name] is not None and data[name] <= 0:
+                self.add_error(name, f"{label} must be at least 1.")
+        if data.get("sku"):
+            data["sku"] = data["sku"].strip()
+        return data
+
+    def validate_constraints(self) -> None:
+        # clean() states the same rules in words; the raw constraint names stay out of the page.
+        return
+
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        if self.instance.pk is not None or self.errors:
+            return
+        data = self.cleaned_data
+        try:
+            self.created = services.flash_sale_campaign_create(
+                sku=data["sku"],
+                price=data["price"],
+                quantity=data["quantity"],
+                starts_at=data["starts_at"],
+                ends_at=data["ends_at"],
+                per_user_limit=data["per_user_limit"],
+                actor=self._actor,
+            )
+        except ApplicationError as exc:
+            self.add_error(_ERROR_FIELDS.get(exc.code), exc.detail)
+
+    _actor = "staff"
 
 
 @admin.register(FlashSaleCampaign)
 class FlashSaleCampaignAdmin(admin.ModelAdmin):
+    form = FlashSaleCampaignForm
     list_display = (
         "id",
         "sku",
         "name",
-        "price",
+        "flash_price",
         "quantity",
         "per_user_limit",
         "starts_at",
@@ -32,19 +91,22 @@ class FlashSaleCampaignAdmin(admin.ModelAdmin):
         # Stock was taken from inventory at creation: SKU and quantity are fixed from then on.
         return self.readonly_fields + (("sku", "quantity") if obj else ())
 
+    @admin.display(description="price", ordering="price")
+    def flash_price(self, obj: FlashSaleCampaign) -> str:
+        return money(obj.price, obj.currency)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form._actor = request.user.get_username()
+        return form
+
     def save_model(self, request, obj, form, change):
         try:
             if not change:
-                created = services.flash_sale_campaign_create(
-                    sku=obj.sku,
-                    price=obj.price,
-                    quantity=obj.quantity,
-                    starts_at=obj.starts_at,
-                    ends_at=obj.ends_at,
-                    per_user_limit=obj.per_user_limit,
-                    actor=request.user.email,
-                )
+                # Created by the service while the form validated (FlashSaleCampaignForm).
+                created = form.created
                 obj.pk = created.id
+                obj.name = created.name
                 return
             obj.save(update_fields=["price", "starts_at", "ends_at", "per_user_limit"])
             if obj.warmed_at:
@@ -78,8 +140,23 @@ class FlashSaleReleaseAdmin(admin.ModelAdmin):
         return False
 
 
+class CouponForm(forms.ModelForm):
+    class Meta:
+        model = Coupon
+        fields = "__all__"  # noqa: DJ007
+
+    def clean_code(self) -> str:
+        # Codes are looked up upper-cased (selectors.coupon_get): store them that way too.
+        code = (self.cleaned_data.get("code") or "").strip().upper()
+        taken = Coupon.objects.filter(code=code).exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise forms.ValidationError(f"There is already a coupon {code}.")
+        return code
+
+
 @admin.register(Coupon)
 class CouponAdmin(admin.ModelAdmin):
+    form = CouponForm
     list_display = (
         "code",
         "kind",

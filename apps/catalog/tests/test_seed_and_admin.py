@@ -117,7 +117,7 @@ def test_admin_inline_price_edit_publishes_price_changed(staff_client, shop):
         "variants-0-product": product.id,
         "variants-0-sku": "TEE-M-GREY",
         "variants-0-name": tee.name,
-        "variants-0-price": "1899",
+        "variants-0-price": "18.99",  # staff type dollars; the model keeps cents
         "variants-0-currency": "USD",
         "variants-0-attributes": '{"Size": "M", "Colour": "Grey"}',
         "variants-0-is_active": "on",

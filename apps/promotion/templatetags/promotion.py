@@ -31,3 +31,11 @@ def flash_sale_for(skus) -> object | None:
         cache.set("storefront:flash-sales", campaigns, 5)
     matching = [c for c in campaigns if c.sku in wanted]
     return next((c for c in matching if c.status == "live"), matching[0] if matching else None)
+
+
+@register.simple_tag
+def live_flash_sales() -> list:
+    """Live and upcoming sales for the staff dashboard (the same view the shop shows)."""
+    from apps.promotion import selectors
+
+    return [c for c in selectors.campaign_list() if c.status in ("live", "scheduled", "sold_out")][:10]

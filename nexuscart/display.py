@@ -1,0 +1,51 @@
+"""Shared display helpers for staff screens: money in words, and SKU labels across contexts.
+
+The SKU label registry lets a lower context's admin (inventory's stock list) show and search
+product names without importing the catalog, which sits above it in the layers: the catalog
+registers its lookups here when its admin loads (apps/catalog/admin.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
+
+SkuNamer = Callable[[list[str]], dict[str, str]]
+SkuSearcher = Callable[[str], list[str]]
+_namers: list[SkuNamer] = []
+_searchers: list[SkuSearcher] = []
+
+
+def money(minor: int | None, currency: str | None = "USD") -> str:
+    """Integer minor units as a price: 123456 -> "$1,234.56"; None -> "—"."""
+    if minor is None:
+        return "—"
+    sign = "-" if minor < 0 else ""
+    major, cents = divmod(abs(int(minor)), 100)
+    code = (currency or "USD").upper()
+    symbol = _SYMBOLS.get(code)
+    amount = f"{major:,}.{cents:02d}"
+    return f"{sign}{symbol}{amount}" if symbol else f"{sign}{amount} {code}"
+
+
+def register_sku_lookups(*, names: SkuNamer, search: SkuSearcher) -> None:
+    if names not in _namers:
+        _namers.append(names)
+    if search not in _searchers:
+        _searchers.append(search)
+
+
+def sku_names(skus: Iterable[str]) -> dict[str, str]:
+    wanted = list(dict.fromkeys(skus))
+    found: dict[str, str] = {}
+    for namer in _namers:
+        found.update(namer(wanted))
+    return found
+
+
+def skus_matching(text: str) -> list[str]:
+    result: list[str] = []
+    for search in _searchers:
+        result.extend(search(text))
+    return result
