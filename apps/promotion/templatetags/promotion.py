@@ -39,3 +39,14 @@ def live_flash_sales() -> list:
     from apps.promotion import selectors
 
     return [c for c in selectors.campaign_list() if c.status in ("live", "scheduled", "sold_out")][:10]
+
+
+@register.simple_tag
+def home_flash_sales(limit: int = 4) -> list:
+    """Live sales first, then the next upcoming ones, as shop cards (the home page's sales strip)."""
+    from apps.promotion import selectors
+    from apps.promotion.views import sale_cards
+
+    campaigns = [c for c in selectors.campaign_list() if c.status in ("live", "scheduled")]
+    campaigns.sort(key=lambda c: (c.status != "live", c.starts_at))
+    return sale_cards(campaigns)[:limit]
