@@ -4,7 +4,8 @@ Each cell runs `concurrency` coroutines in one event loop, each sending one comm
 its reply in a loop for `seconds`, exactly as concurrent purchases do in one uvicorn worker.
 Reported per client: commands/s and client CPU per command (process CPU time of this process /
 commands: what the client costs the web worker; Redis's own CPU is not in it). Variants
-alternate within each round so drift on the shared box hits both alike. Own Redis database.
+alternate within each round so drift on the shared box hits both alike. Own Redis database
+(BENCH_REDIS_URL, default db 57); it deletes only the bucket keys it wrote.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ async def cell(make, command: str, concurrency: int, seconds: float) -> tuple[fl
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6380/13"))
+    parser.add_argument("--url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6380/57"))
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", default="1,32,256")
@@ -83,7 +84,9 @@ def main() -> None:
                     results.setdefault((command, name, level), []).append(
                         asyncio.run(cell(make, command, level, args.seconds))
                     )
-    redis.Redis.from_url(args.url).flushdb()
+    cleanup = redis.Redis.from_url(args.url)  # only what this benchmark wrote
+    for key in cleanup.scan_iter(match=f"rl:{BUCKET.name}:*", count=1000):
+        cleanup.delete(key)
 
     print(f"{'command':8} {'conc':>5} {'client':9} {'ops/s':>9} {'cpu µs/op':>10}")
     summary = {}
