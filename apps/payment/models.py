@@ -43,6 +43,8 @@ class Payment(models.Model):
     # the call runs with no transaction open, so this is what keeps a second caller from
     # sending the same idempotency key concurrently. Expires by itself if that process dies.
     submitting_until = models.DateTimeField(null=True, blank=True)
+    # The client's Idempotency-Key of the request that created it: the same key gets this payment back.
+    request_key = models.CharField(max_length=255, blank=True, default="")
     succeeded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -56,6 +58,11 @@ class Payment(models.Model):
                 name="payment_unique_reference",
             ),
             models.UniqueConstraint(fields=["order_id", "attempt"], name="payment_unique_attempt"),
+            models.UniqueConstraint(
+                fields=["user_id", "request_key"],
+                condition=~models.Q(request_key=""),
+                name="payment_unique_request_key",
+            ),
             models.CheckConstraint(
                 condition=models.Q(refunded_amount__lte=models.F("captured_amount")) & models.Q(refunded_amount__gte=0),
                 name="payment_refund_within_capture",

@@ -60,10 +60,10 @@ class PaymentCreateApi(APIView):
         summary="Create (or return) the payment of an order awaiting payment",
     )
     def post(self, request: Request, order_id: int) -> Response:
-        # Idempotent by state (the open payment is returned), not by nexuscart.idempotency's
-        # stored answer: that decorator holds one transaction across the view, and the provider
-        # must be called with none open. The key is still required by the API contract.
-        _require_key(request)
+        # Not nexuscart.idempotency's decorator: it holds one transaction across the view, and
+        # the provider must be called with none open. The payment row keeps the key instead
+        # (same key: the same payment back; another request under it: 422).
+        key = _require_key(request)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         pay_page = request.build_absolute_uri(reverse("payment:pay", args=[order_id]))
@@ -73,6 +73,7 @@ class PaymentCreateApi(APIView):
             provider=data.validated_data["provider"],
             return_url=request.build_absolute_uri(reverse("payment:paypal-return", args=[order_id])),
             cancel_url=pay_page,
+            request_key=key,
         )
         return Response(payment_output(payment), status=status.HTTP_201_CREATED)
 

@@ -22,7 +22,13 @@ from nexuscart.errors import Conflict, NotFound, ServiceUnavailable, Unprocessab
 
 
 def payment_create(
-    *, order_id: int, user_id: int, provider: str, return_url: str = "", cancel_url: str = ""
+    *,
+    order_id: int,
+    user_id: int,
+    provider: str,
+    return_url: str = "",
+    cancel_url: str = "",
+    request_key: str = "",
 ) -> PaymentSnapshot:
     """Create (or return the open) payment for the user's order at `provider`.
 
@@ -31,6 +37,8 @@ def payment_create(
     CREATING), the provider is called with no transaction open under the key
     `order-<id>-attempt-<n>`, and its answer is applied in a second transaction. A concurrent
     request for the same order waits for that answer instead of calling the provider too.
+    `request_key` (the client's Idempotency-Key): the same key returns the payment it created,
+    whatever happened since; with another order or provider it is 422 idempotency_key_reused.
     """
     if provider not in PROVIDERS:
         raise Unprocessable(f"Unknown payment provider {provider!r}.", code="unknown_provider")
@@ -38,7 +46,7 @@ def payment_create(
         raise ServiceUnavailable("PayPal is not configured here.", code="payment_provider_not_configured")
     deadline = time.monotonic() + attempts.lease_seconds() + 5.0
     while True:
-        payment, ours = _payment_record(order_id=order_id, user_id=user_id, provider=provider)
+        payment, ours = _payment_record(order_id=order_id, user_id=user_id, provider=provider, request_key=request_key)
         if payment.status != Payment.Status.CREATING:
             return payment_snapshot(payment)
         if ours:
@@ -46,10 +54,20 @@ def payment_create(
         _wait_for_attempt(payment.id, deadline=deadline)
 
 
-def _payment_record(*, order_id: int, user_id: int, provider: str) -> tuple[Payment, bool]:
+def _payment_record(*, order_id: int, user_id: int, provider: str, request_key: str) -> tuple[Payment, bool]:
     """Step (a): the open payment, or a new attempt row leased to us. Returns (payment, leased to us)."""
     with transaction.atomic():
         lock_order(order_id)
+        keyed = Payment.objects.filter(user_id=user_id, request_key=request_key).first() if request_key else None
+        if keyed is not None:
+            if (keyed.order_id, keyed.provider) != (order_id, provider):
+                raise Unprocessable(
+                    "This Idempotency-Key was used with a different request.", code="idempotency_key_reused"
+                )
+            claimed = keyed.status == Payment.Status.CREATING and attempts.claim(
+                Payment, keyed.id, status=Payment.Status.CREATING
+            )
+            return keyed, claimed
         order = order_selectors.order_get(order_id=order_id, user_id=user_id, with_history=False)
         if order is None:
             raise NotFound(f"No order {order_id}.", code="order_not_found")
@@ -94,6 +112,7 @@ def _payment_record(*, order_id: int, user_id: int, provider: str) -> tuple[Paym
             currency=order.currency,
             attempt=attempt,
             submitting_until=attempts.lease_until(),
+            request_key=request_key,
         )
         return payment, True
 

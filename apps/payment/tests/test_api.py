@@ -87,6 +87,21 @@ def test_create_payment_requires_an_idempotency_key(client):
     assert response.json()["code"] == "idempotency_key_required"
 
 
+def test_create_payment_key_replays_its_payment_and_is_refused_for_another_request(client, paypal):
+    user = UserFactory()
+    order = awaiting_payment_order(user_id=user.id)
+    first = pay(client, user, order.id, key="pay-once")
+    body, headers = signed_stripe_delivery(succeeded_event(first.json()["id"]))
+    assert post_webhook(client, body, headers).status_code == 200
+    assert order_selectors.order_get(order_id=order.id).status == "PAID"
+    again = pay(client, user, order.id, key="pay-once")  # the client retries after the order was paid
+    assert (again.status_code, again.json()["id"]) == (201, first.json()["id"])
+    other = pay(client, user, order.id, provider="paypal", key="pay-once")
+    assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_reused")
+    assert pay(client, user, order.id, key="a-new-key").status_code == 409
+    assert Payment.objects.filter(order_id=order.id).count() == 1
+
+
 def test_someone_elses_order_is_404_and_a_paid_order_409(client):
     owner, stranger = UserFactory(), UserFactory()
     order = awaiting_payment_order(user_id=owner.id)
