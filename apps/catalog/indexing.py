@@ -188,7 +188,10 @@ def products_sync(*, product_ids: Iterable[int], force: bool = False) -> SyncRes
         changed = [e for e in entries if force or old.get(e.product_id) != e.digest]
         _save_entries(changed)
         if changed and search_enabled():
-            _index(changed, op="index", indices=writer_indices())
+            # Refreshed at once: the handler bumps the cached read models' versions when it is
+            # done, and a search rebuilt before the index's own 1 s refresh would cache the old
+            # document under the new version.
+            _index(changed, op="index", indices=writer_indices(), refresh=True)
     return SyncResult(entries=len(entries), indexed=len(changed))
 
 
@@ -197,13 +200,13 @@ def products_sync_for_skus(*, skus: Iterable[str]) -> SyncResult:
     return products_sync(product_ids=ids) if ids else SyncResult(0, 0)
 
 
-def _index(entries: list[ProductSearchEntry], *, op: str, indices: list[str]) -> int:
+def _index(entries: list[ProductSearchEntry], *, op: str, indices: list[str], refresh: bool = False) -> int:
     actions = (
         {"_op_type": op, "_index": index, "_id": e.product_id, "_source": _source(e)}
         for index in indices
         for e in entries
     )
-    ok, errors = bulk(client(), actions, raise_on_error=False, request_timeout=60)
+    ok, errors = bulk(client(), actions, raise_on_error=False, request_timeout=60, refresh=refresh)
     # `create` refuses documents a handler already wrote during a rebuild: that is the point.
     real = [e for e in errors if next(iter(e.values())).get("status") != 409]
     if real:

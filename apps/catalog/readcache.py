@@ -10,7 +10,7 @@ read misses and rebuilds from PostgreSQL. Two kinds of version live in Redis:
 - one per product (by slug): its detail / page. Bumped by every change of the product or its stock.
 
 A process re-reads the versions it uses from Redis at most every CATALOG_VERSION_RECHECK_SECONDS
-(0.2 s), so a bump is seen everywhere within that much of the event being applied. Versions start
+(0.1 s), so a bump is seen everywhere within that much of the event being applied. Versions start
 from a clock value, never from 0: a Redis that lost its keys cannot bring an old version (and an L1
 entry built under it) back.
 

@@ -15,7 +15,7 @@ CATALOG_PAGE_SIZE = env.int("CATALOG_PAGE_SIZE", default=24)
 # Read models served from cache (apps/catalog/readcache.py): in-process L1 over Redis L2, keyed by
 # versions that events bump. A process re-reads a version from Redis at most this often, which is
 # what a bump costs in staleness on top of the event's trip (outbox -> Kafka -> consumer).
-CATALOG_VERSION_RECHECK_SECONDS = env.float("CATALOG_VERSION_RECHECK_SECONDS", default=0.2)
+CATALOG_VERSION_RECHECK_SECONDS = env.float("CATALOG_VERSION_RECHECK_SECONDS", default=0.1)
 CATALOG_L1_SECONDS = env.int("CATALOG_L1_SECONDS", default=30)
 CATALOG_L1_MAXSIZE = env.int("CATALOG_L1_MAXSIZE", default=4096)
 CATALOG_L2_SECONDS = env.int("CATALOG_L2_SECONDS", default=600)
