@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from apps.inventory import selectors, services
@@ -54,6 +55,7 @@ def test_staff_api_answers_404_problem_for_an_unknown_sku(client, redis_client):
     staff = get_user_model().objects.create_user(email=f"{uuid.uuid4().hex[:8]}@example.com", password="x" * 12)
     staff.is_staff = True
     staff.save()
+    staff.user_permissions.add(Permission.objects.get(codename="change_stock", content_type__app_label="inventory"))
     client.force_login(staff)
     sku = sku_code()
     path = f"/api/v1/staff/inventory/{sku}/adjust"
