@@ -204,6 +204,11 @@ def order_as_dict(order: OrderSnapshot, *, with_history: bool = True) -> dict[st
     return data
 
 
+def flash_sale_order_count(*, campaign_id: int) -> int:
+    """Orders (any status) made from a flash sale's reservations."""
+    return FlashSaleOrder.objects.filter(campaign_id=campaign_id).count()
+
+
 # --- flash-sale reconciliation: promotion's reservations against our orders -------------------------------
 @dataclass(frozen=True)
 class Reconciliation:

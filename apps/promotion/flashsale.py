@@ -82,6 +82,11 @@ class Keys:
         return f"{self._p}:released"
 
     @property
+    def reasons(self) -> str:
+        """Why a cancelled reservation was cancelled (order cancelled, dead-lettered), by reservation id."""
+        return f"{self._p}:why"
+
+    @property
     def lock(self) -> str:
         return f"{self._p}:lock"
 
@@ -406,5 +411,5 @@ class CampaignLock:
 
 def delete_campaign_keys(client: Any, campaign_id: int) -> None:
     keys = Keys(campaign_id)
-    client.delete(keys.meta, keys.stock, keys.users, keys.stream, keys.reservations, keys.released)
+    client.delete(keys.meta, keys.stock, keys.users, keys.stream, keys.reservations, keys.released, keys.reasons)
     client.srem(LOADED_SET, campaign_id)

@@ -19,6 +19,7 @@ def give_back_flash_sale_unit(envelope: Envelope) -> None:
         reservation_id=str(flash_sale["reservation_id"]),
         order_id=int(payload["order_id"]),
         user_id=int(payload["user_id"]),
+        reason=str(payload.get("reason") or "order cancelled"),
     )
 
 

@@ -124,15 +124,17 @@ async def reservation_status(request: HotRequest) -> HotResponse:
     record = await flashsale.reservation_get(flashsale.async_client(), request.params["reservation_id"])
     if record is None or record.user_id != user_id:
         raise HotError(404, "not_found", "No such reservation.")
-    return ok(
-        {
-            "reservation_id": record.reservation_id,
-            "campaign_id": record.campaign_id,
-            "status": record.status,
-            "quantity": record.quantity,
-            "order_id": record.order_id,
-        }
-    )
+    body = {
+        "reservation_id": record.reservation_id,
+        "campaign_id": record.campaign_id,
+        "status": record.status,
+        "quantity": record.quantity,
+        "order_id": record.order_id,
+    }
+    if record.status == "cancelled":  # the only answer that costs a second round trip
+        reason = await flashsale.async_client().hget(flashsale.Keys(record.campaign_id).reasons, record.reservation_id)
+        body["reason"] = reason.decode() if reason else "cancelled"
+    return ok(body)
 
 
 ROUTES = [

@@ -50,13 +50,17 @@ class FlashSaleCampaign(models.Model):
 
 
 class FlashSaleRelease(models.Model):
-    """A reservation whose order was cancelled, and whose unit and quota went back on sale (once)."""
+    """A reservation whose unit and quota were given back (once): its order was cancelled, or it could
+    never become an order (dead-lettered: no order_id). After the sale's end the unit goes back to
+    inventory instead of the finished sale's stock (returned_to_inventory)."""
 
     campaign_id = models.BigIntegerField(db_index=True)
     reservation_id = models.CharField(max_length=32, unique=True)
     order_id = models.BigIntegerField(null=True, blank=True)
     user_id = models.BigIntegerField()
     quantity = models.PositiveIntegerField()
+    reason = models.CharField(max_length=200, blank=True, default="")
+    returned_to_inventory = models.BooleanField(default=False)
     released_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -166,3 +170,4 @@ class CartCoupon(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.code}"
+

@@ -22,7 +22,7 @@ from apps.order.services.cart import (
 )
 from apps.order.services.checkout import order_create
 from apps.order.services.common import BadRequest, OrderLineInput
-from apps.order.services.flash_sale import order_create_for_flash_sale
+from apps.order.services.flash_sale import FlashSaleOrderInput, flash_sale_orders_create, order_create_for_flash_sale
 from apps.order.services.flash_sale_worker import ReservationWorker
 from apps.order.services.late_payment import STOCK_RELEASED, order_mark_paid_holding_stock
 from apps.order.services.reconcile import ReservationDifference, order_reservations_reconcile
@@ -42,6 +42,7 @@ __all__ = [
     "BadRequest",
     "CartLine",
     "CartView",
+    "FlashSaleOrderInput",
     "OrderLineInput",
     "ReservationDifference",
     "ReservationWorker",
@@ -50,6 +51,7 @@ __all__ = [
     "cart_item_set",
     "cart_merge_guest",
     "cart_view",
+    "flash_sale_orders_create",
     "guest_cart_item_set",
     "order_cancel",
     "order_cancel_unpaid_expired",

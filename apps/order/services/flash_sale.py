@@ -7,18 +7,138 @@ reservation: the campaign already holds the stock.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.catalog import selectors as catalog_selectors
-from apps.order.models import Order, OrderLine, OrderStatus
-from apps.order.selectors import OrderSnapshot, order_get_by_reservation, order_snapshot
-from apps.order.services.common import line_name, log_transition, publish_created, validate_quantity
+from apps.order import events
+from apps.order.models import OrderStatus
+from apps.order.selectors import OrderSnapshot, order_get
+from apps.order.services.common import line_name, validate_quantity
 from nexuscart.errors import Conflict
+from nexuscart.outbox import publish
 from nexuscart.snowflake import next_id
+
+FLASH_SALE_ACTOR = "system:flash-sale"
+
+
+@dataclass(frozen=True)
+class FlashSaleOrderInput:
+    reservation_id: str
+    user_id: int
+    quantity: int
+
+
+_CLAIM_SQL = """
+INSERT INTO order_flashsaleorder (reservation_id, order_id, user_id, campaign_id, created_at)
+SELECT r, o, u, %s, now() FROM unnest(%s::varchar[], %s::bigint[], %s::bigint[]) AS t(r, o, u)
+ON CONFLICT (reservation_id) DO NOTHING
+RETURNING reservation_id, order_id
+"""
+_ORDERS_SQL = """
+INSERT INTO order_order (user_id, id, status, subtotal, discount, total, currency,
+    flash_sale_campaign_id, flash_sale_reservation_id, created_at, updated_at)
+SELECT u, o, %s, s, 0, s, %s, %s, r, %s, %s
+FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::varchar[]) AS t(u, o, s, r)
+"""
+_LINES_SQL = """
+INSERT INTO order_orderline (user_id, order_id, sku, name, quantity, unit_price, line_total)
+SELECT u, o, %s, %s, q, %s, q * %s FROM unnest(%s::bigint[], %s::bigint[], %s::integer[]) AS t(u, o, q)
+"""
+_TRANSITIONS_SQL = """
+INSERT INTO order_ordertransition (user_id, order_id, from_status, to_status, actor, reason, at)
+SELECT u, o, '', %s, %s, %s, %s FROM unnest(%s::bigint[], %s::bigint[]) AS t(u, o)
+"""
 
 
 @transaction.atomic
+def flash_sale_orders_create(
+    *, campaign_id: int, sku: str, unit_price: int, currency: str, reservations: list[FlashSaleOrderInput]
+) -> dict[str, int]:
+    """The batch order writer: one AWAITING_PAYMENT order per reservation, all in ONE transaction.
+
+    Orders, lines, history rows and OrderCreated events are written with multi-row INSERTs
+    (a handful of statements for the whole batch, not a handful per order). Idempotent by
+    reservation id: a reservation already ordered (an earlier batch that committed but was not
+    acknowledged, a replay) keeps its first order and gets nothing new. Returns reservation id ->
+    order id for every reservation of the batch. Any invalid reservation fails the whole batch
+    (the caller then isolates it).
+    """
+    wanted: dict[str, FlashSaleOrderInput] = {}
+    for item in reservations:
+        validate_quantity(item.quantity)
+        wanted.setdefault(item.reservation_id, item)
+    if not wanted:
+        return {}
+    items = list(wanted.values())
+    new_ids = [next_id() for _ in items]
+    with connection.cursor() as cursor:
+        # Blocks on a concurrent claim of the same ids until that transaction ends, then skips them.
+        cursor.execute(
+            _CLAIM_SQL,
+            [campaign_id, [i.reservation_id for i in items], new_ids, [i.user_id for i in items]],
+        )
+        claimed = dict(cursor.fetchall())
+        orders = dict(claimed)
+        missing = [rid for rid in wanted if rid not in claimed]
+        if missing:
+            cursor.execute(
+                "SELECT reservation_id, order_id FROM order_flashsaleorder WHERE reservation_id = ANY(%s::varchar[])",
+                [missing],
+            )
+            orders.update(cursor.fetchall())
+        fresh = [wanted[rid] for rid in claimed]
+        if not fresh:
+            return orders
+        snap = catalog_selectors.skus_get(skus=[sku]).get(sku)
+        name = (line_name(snap) if snap else sku)[:300]
+        now = timezone.now()
+        users = [i.user_id for i in fresh]
+        order_ids = [claimed[i.reservation_id] for i in fresh]
+        cursor.execute(
+            _ORDERS_SQL,
+            [
+                OrderStatus.AWAITING_PAYMENT,
+                currency,
+                campaign_id,
+                now,
+                now,
+                users,
+                order_ids,
+                [unit_price * i.quantity for i in fresh],
+                [i.reservation_id for i in fresh],
+            ],
+        )
+        cursor.execute(
+            _LINES_SQL,
+            [sku, name, unit_price, unit_price, users, order_ids, [i.quantity for i in fresh]],
+        )
+        cursor.execute(
+            _TRANSITIONS_SQL,
+            [OrderStatus.AWAITING_PAYMENT, FLASH_SALE_ACTOR, f"flash sale {campaign_id}", now, users, order_ids],
+        )
+    created = [
+        events.OrderCreated(
+            order_id=str(order_id),
+            user_id=item.user_id,
+            status=OrderStatus.AWAITING_PAYMENT,
+            lines=[{"sku": sku, "quantity": item.quantity, "unit_price": unit_price}],
+            subtotal=unit_price * item.quantity,
+            discount=0,
+            total=unit_price * item.quantity,
+            currency=currency,
+            coupon_code=None,
+            flash_sale={"campaign_id": campaign_id, "reservation_id": item.reservation_id},
+        )
+        for item, order_id in zip(fresh, order_ids, strict=True)
+    ]
+    for event in created:
+        publish(event)
+    return orders
+
+
 def order_create_for_flash_sale(
     *,
     reservation_id: str,
@@ -29,48 +149,16 @@ def order_create_for_flash_sale(
     unit_price: int,
     currency: str,
 ) -> OrderSnapshot:
-    """One reservation's order: AWAITING_PAYMENT at once. Idempotent on reservation_id: a replay
-    returns the first order."""
-    with connection.cursor() as cursor:
-        # Blocks on a concurrent claim of the same id until that transaction ends, then sees it.
-        cursor.execute(
-            "INSERT INTO order_flashsaleorder (reservation_id, order_id, user_id, campaign_id, created_at) "
-            "VALUES (%s, %s, %s, %s, now()) ON CONFLICT (reservation_id) DO NOTHING RETURNING order_id",
-            [reservation_id, order_id := next_id(), user_id, campaign_id],
-        )
-        claimed = cursor.fetchone() is not None
-    if not claimed:
-        existing = order_get_by_reservation(reservation_id=reservation_id)
-        if existing is None:  # pragma: no cover - the claim row and the order commit together
-            raise Conflict("Reservation is being processed.", code="reservation_in_progress")
-        return existing
-    validate_quantity(quantity)
-    snap = catalog_selectors.skus_get(skus=[sku]).get(sku)
-    name = line_name(snap) if snap else sku
-    now = timezone.now()
-    order = Order(
-        id=order_id,
-        user_id=user_id,
-        status=OrderStatus.AWAITING_PAYMENT,
-        subtotal=unit_price * quantity,
-        discount=0,
-        total=unit_price * quantity,
-        currency=currency,
-        flash_sale_campaign_id=campaign_id,
-        flash_sale_reservation_id=reservation_id,
-        created_at=now,
-        updated_at=now,
-    )
-    order.save(force_insert=True)
-    line = OrderLine.objects.create(
-        user_id=user_id,
-        order_id=order.id,
+    """One reservation's order (a batch of one): AWAITING_PAYMENT at once. Idempotent on
+    reservation_id: a replay returns the first order."""
+    orders = flash_sale_orders_create(
+        campaign_id=campaign_id,
         sku=sku,
-        name=name[:300],
-        quantity=quantity,
         unit_price=unit_price,
-        line_total=unit_price * quantity,
+        currency=currency,
+        reservations=[FlashSaleOrderInput(reservation_id, user_id, quantity)],
     )
-    log_transition(order, from_status="", actor="system:flash-sale", reason=f"flash sale {campaign_id}")
-    publish_created(order, [line])
-    return order_snapshot(order, with_history=True)
+    order = order_get(order_id=orders[reservation_id])
+    if order is None:  # pragma: no cover - the claim row and the order commit together
+        raise Conflict("Reservation is being processed.", code="reservation_in_progress")
+    return order

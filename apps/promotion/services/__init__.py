@@ -28,14 +28,17 @@ from apps.promotion.services.flash_sales import (
     flash_sale_tick,
 )
 from apps.promotion.services.reservations import (
+    DEAD_LETTER_REASON,
     ReservationEntry,
     flash_sale_entries_ack,
+    flash_sale_reservation_dead_letter,
     flash_sale_reservations_ordered,
     flash_sale_reservations_read,
     flash_sale_stream_group_ensure,
 )
 
 __all__ = [
+    "DEAD_LETTER_REASON",
     "DiscountLine",
     "DiscountQuote",
     "DiscountReason",
@@ -50,6 +53,7 @@ __all__ = [
     "flash_sale_campaign_finish",
     "flash_sale_campaign_warmup",
     "flash_sale_entries_ack",
+    "flash_sale_reservation_dead_letter",
     "flash_sale_reservation_release",
     "flash_sale_reservations_ordered",
     "flash_sale_reservations_read",

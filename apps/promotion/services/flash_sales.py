@@ -153,12 +153,17 @@ def flash_sale_tick(*, now: datetime | None = None) -> dict[str, int]:
     return done
 
 
-def flash_sale_reservation_release(*, campaign_id: int, reservation_id: str, order_id: int, user_id: int) -> int:
-    """Give a cancelled order's unit and the user's quota back on sale, exactly once. Units given back.
+def flash_sale_reservation_release(
+    *, campaign_id: int, reservation_id: str, order_id: int | None, user_id: int, reason: str = "order cancelled"
+) -> int:
+    """Give a reservation's unit and the user's quota back on sale, exactly once. Units given back.
 
-    Runs inside the consumer's inbox transaction. The Redis script keeps its own marker per
-    reservation, so a redelivery after a rollback here cannot give the unit back twice either.
+    For a cancelled order (order_id) or a reservation that never became one (order_id None,
+    dead-lettered). Runs inside the caller's transaction (the consumer's inbox one). The Redis
+    script keeps its own marker per reservation, so a redelivery after a rollback here cannot
+    give the unit back twice either. `reason` is what the reservation's status shows.
     """
+    client = flashsale.sync_client()
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -168,23 +173,25 @@ def flash_sale_reservation_release(*, campaign_id: int, reservation_id: str, ord
                     order_id=order_id,
                     user_id=user_id,
                     quantity=0,
+                    reason=reason[:200],
                 )
         except IntegrityError:
             return 0
         given = flashsale.release(
-            flashsale.sync_client(), campaign_id=campaign_id, reservation_id=reservation_id, order_id=order_id
+            client, campaign_id=campaign_id, reservation_id=reservation_id, order_id=order_id or ""
         )
         if given < 0:
             logger.error(
-                "cancelled flash-sale order has no reservation in Redis",
+                "flash-sale reservation to give back is not in Redis",
                 extra={"campaign_id": campaign_id, "reservation_id": reservation_id, "order_id": order_id},
             )
             release.delete()
             return 0
         if given == 0:
             # Redis gave it back in an earlier try whose transaction rolled back: its record says how much.
-            record = flashsale.reservation_record(flashsale.sync_client(), campaign_id, reservation_id)
+            record = flashsale.reservation_record(client, campaign_id, reservation_id)
             given = record.quantity if record else 0
+        client.hset(flashsale.Keys(campaign_id).reasons, reservation_id, reason[:200])
         release.quantity = given
         release.save(update_fields=["quantity"])
         return given

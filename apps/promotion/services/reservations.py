@@ -17,6 +17,7 @@ from redis.cluster import RedisCluster
 from redis.exceptions import NoScriptError, ResponseError
 
 from apps.promotion import flashsale
+from apps.promotion.services.flash_sales import flash_sale_reservation_release
 
 logger = logging.getLogger(__name__)
 
@@ -152,8 +153,39 @@ def flash_sale_reservations_ordered(*, campaign_id: int, ordered: list[tuple[Res
 
 
 def flash_sale_entries_ack(*, campaign_id: int, entry_ids: list[str]) -> int:
-    """Acknowledge entries that carry no reservation to order (malformed); they are dropped."""
+    """Acknowledge entries without marking them ordered (malformed ones, dead letters)."""
     if not entry_ids:
         return 0
     client = flashsale.sync_client()
     return int(client.xack(flashsale.Keys(campaign_id).stream, flashsale.CONSUMER_GROUP, *entry_ids))
+
+
+#: The reason a dead-lettered reservation's status shows.
+DEAD_LETTER_REASON = "order_failed"
+
+
+def flash_sale_reservation_dead_letter(*, entry: ReservationEntry, detail: str = "") -> int:
+    """A reservation that can never become an order: its unit and quota go back on sale, its status
+    reads cancelled with reason "order_failed", and its entry is acknowledged. Units given back.
+
+    Idempotent (the release row and the Redis marker are per reservation), so a worker killed
+    between the give-back and the XACK does it again harmlessly.
+    """
+    logger.error(
+        "flash-sale reservation dead-lettered",
+        extra={
+            "campaign_id": entry.campaign_id,
+            "reservation_id": entry.reservation_id,
+            "deliveries": entry.deliveries,
+            "detail": detail[:500],
+        },
+    )
+    given = flash_sale_reservation_release(
+        campaign_id=entry.campaign_id,
+        reservation_id=entry.reservation_id,
+        order_id=None,
+        user_id=entry.user_id,
+        reason=DEAD_LETTER_REASON,
+    )
+    flash_sale_entries_ack(campaign_id=entry.campaign_id, entry_ids=[entry.entry_id])
+    return given

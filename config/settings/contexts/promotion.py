@@ -24,7 +24,11 @@ FLASH_SALE_PURCHASE_USER_BURST = env.int("FLASH_SALE_PURCHASE_USER_BURST", defau
 FLASH_SALE_WARMUP_LEAD_SECONDS = env.int("FLASH_SALE_WARMUP_LEAD_SECONDS", default=600)
 # Worker: stream entries a dead worker left unacknowledged this long are claimed by another.
 FLASH_SALE_CLAIM_IDLE_MS = env.int("FLASH_SALE_CLAIM_IDLE_MS", default=30_000)
-FLASH_SALE_WORKER_BATCH = env.int("FLASH_SALE_WORKER_BATCH", default=100)
+# Reservations per XREADGROUP, written as orders in one transaction (the batch order writer).
+FLASH_SALE_WORKER_BATCH = env.int("FLASH_SALE_WORKER_BATCH", default=500)
+# A reservation whose order keeps failing on its data is dead-lettered after this many deliveries
+# (unit and quota back on sale, status cancelled / order_failed); dependency outages do not count.
+FLASH_SALE_MAX_DELIVERIES = env.int("FLASH_SALE_MAX_DELIVERIES", default=5)
 
 PROMOTION_BEAT_SCHEDULE = {
     "flash-sale-tick": {"task": "apps.promotion.tasks.flash_sale_tick", "schedule": 5.0},

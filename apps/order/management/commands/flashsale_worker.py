@@ -13,7 +13,8 @@ class Command(BaseCommand):
         parser.add_argument("--campaign", type=int, action="append", help="Only these campaigns (repeatable).")
         parser.add_argument("--consumer", help="Consumer name in the group (default host-pid).")
         parser.add_argument("--claim-idle-ms", type=int, help="Claim entries pending this long (XAUTOCLAIM).")
-        parser.add_argument("--batch", type=int)
+        parser.add_argument("--batch", type=int, help="Entries per read, ordered in one transaction.")
+        parser.add_argument("--max-deliveries", type=int, help="Dead-letter a failing reservation after this.")
         parser.add_argument("--idle-timeout", type=float, help="Exit after this many idle seconds.")
 
     def handle(self, *args, **options):
@@ -24,7 +25,10 @@ class Command(BaseCommand):
             claim_idle_ms=options["claim_idle_ms"],
             batch=options["batch"],
             campaign_ids=options["campaign"],
+            max_deliveries=options["max_deliveries"],
         )
         with contextlib.suppress(KeyboardInterrupt):
             worker.run(idle_timeout=options["idle_timeout"], should_stop=lambda: bool(stopping))
-        self.stdout.write(f"orders created {worker.created}, failed {worker.failed}")
+        self.stdout.write(
+            f"orders created {worker.created}, failed {worker.failed}, dead-lettered {worker.dead_lettered}"
+        )
