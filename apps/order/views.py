@@ -144,10 +144,12 @@ def cart_update(request: HttpRequest) -> HttpResponse:
     return redirect("order:cart")
 
 
-@login_required
 def checkout_page(request: HttpRequest) -> HttpResponse:
+    """Signed in (guests become signed in at /checkout/guest/): address, coupon, place the order."""
     items = _items(request)
     cart = _cart_view(request, items)
+    if not request.user.is_authenticated:
+        return render(request, "order/checkout_start.html", {"cart": cart})
     addresses = user_selectors.address_list(user_id=request.user.id)
     if request.method == "POST":
         try:

@@ -59,3 +59,19 @@ class AddressForm(forms.ModelForm):
         for field, messages in errors.items():
             for message in messages:
                 self.add_error(field if field in self.fields else None, message)
+
+
+class GuestCheckoutForm(AddressForm):
+    """Checkout without an account: an e-mail for the receipt, and where to ship."""
+
+    email = forms.EmailField(
+        label="E-mail", max_length=254, widget=forms.EmailInput({"autocomplete": "email"}),
+        help_text="For the order confirmation. Choose a password later to keep your account.",
+    )  # fmt: skip
+
+    class Meta(AddressForm.Meta):
+        fields = ("email", "name", "line1", "line2", "city", "state", "postal_code", "country", "phone")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.order_fields(["email", *self.Meta.fields[1:]])

@@ -20,6 +20,7 @@ from rest_framework_simplejwt.tokens import RefreshToken, Token
 
 from apps.user import lockout
 from apps.user.events import UserRegistered
+from apps.user.guests import guest_account_create, is_guest  # noqa: F401 -- re-exported for other contexts
 from apps.user.models import Address, User
 from apps.user.selectors import address_queryset
 from nexuscart.errors import ApplicationError, NotFound

@@ -20,6 +20,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("account/", views.profile, name="user-profile"),
     path("account/access-token", views.access_token, name="user-access-token"),
+    path("checkout/guest/", views.guest_checkout_start, name="user-guest-checkout"),
     path("account/addresses/", views.address_list, name="user-addresses"),
     path("account/addresses/new/", views.address_create, name="user-address-create"),
     path("account/addresses/<int:address_id>/edit/", views.address_edit, name="user-address-edit"),

@@ -6,6 +6,7 @@ from dataclasses import asdict
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.user import selectors, services
-from apps.user.forms import AddressForm, ProfileForm
+from apps.user.forms import AddressForm, GuestCheckoutForm, ProfileForm
 from nexuscart.errors import ApplicationError, NotFound
 
 
@@ -151,3 +152,27 @@ def access_token(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"access": str(AccessToken.for_user(request.user)), "expires_in": int(lifetime.total_seconds())}
     )
+
+
+@require_http_methods(["GET", "POST"])
+def guest_checkout_start(request: HttpRequest) -> HttpResponse:
+    """Check out without an account: e-mail + address make a password-less account, signed in for this
+    session (its cart comes along), then the ordinary checkout continues (apps/user/guests.py)."""
+    if request.user.is_authenticated:
+        return redirect("order:checkout")
+    form = GuestCheckoutForm(request.POST or None, initial={"country": "US"})
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        email = data.pop("email")
+        try:
+            user = services.guest_account_create(email=email, first_name=data["name"].split(" ")[0][:150])
+            services.address_create(user_id=user.pk, **data, is_default_shipping=True)
+        except ApplicationError as exc:
+            form.add_service_errors(
+                exc.extra.get("errors", {"email" if exc.code == "account_exists" else "__all__": [exc.detail]})
+            )
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect("order:checkout")
+    status = 400 if form.errors else 200
+    return render(request, "user/guest_checkout.html", {"form": form}, status=status)
