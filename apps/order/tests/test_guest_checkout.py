@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core import mail
 from django.test import Client
 
 from apps.order import selectors as order_selectors
 from apps.order.tests.factories import sku_for_sale
-from apps.user.models import User
 from tests.factories import UserFactory
+
+User = get_user_model()
 
 pytestmark = pytest.mark.django_db
 
