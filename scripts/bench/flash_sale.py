@@ -22,6 +22,7 @@ import django  # noqa: E402
 
 django.setup()
 
+import flash_sale_drain  # noqa: E402  (scripts/bench/flash_sale_drain.py, next to this file)
 import requests  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -310,12 +311,30 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--vegeta", required=True)
     parser.add_argument("--quick", action="store_true", help="shorter steps (smoke run)")
+    parser.add_argument("--drain-only", action="store_true", help="only the drain (sell-out -> orders) part")
+    parser.add_argument("--drain-units", type=int, default=20_000, help="units of each drained sale")
+    parser.add_argument("--drain-baseline-seconds", type=float, default=20.0, help="time given to one-by-one")
     args = parser.parse_args()
     duration = 2.0 if args.quick else 4.0
     started = time.monotonic()
     log(f"[bench] cores: {os.cpu_count()}, load average now: {os.getloadavg()[0]:.1f} (other work on the box skews")
     log(f"[bench] every figure); load tool: vegeta at fixed rates, {duration:.0f}s per step; server log {SERVER_LOG}")
     users = make_users(2000)
+    log(f"[bench] drain: two sales of {args.drain_units} units sold out, then drained into orders")
+    drain_batch, drain_one, drain_lines = flash_sale_drain.run(
+        [user_id for user_id, _ in users], units=args.drain_units, baseline_seconds=args.drain_baseline_seconds, log=log
+    )
+    if args.drain_only:
+        for line in drain_lines:
+            log(f"  {line}")
+        ratio = drain_batch.rate / max(drain_one.rate, 1e-9)
+        log(f"[bench] drain target: >= 5000 orders/s; vs one by one: {ratio:.1f}x")
+        print(
+            f"purchase: not measured (--drain-only) | drain: {drain_batch.rate:.0f}/s | "
+            f"one-by-one: {drain_one.rate:.0f}/s",
+            flush=True,
+        )
+        raise SystemExit(1 if any(line.startswith("FAIL") for line in drain_lines) else 0)
     prepare_naive_tables()
     server, url = start_server()
     try:
@@ -347,8 +366,10 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(15)
+    invariant_lines += drain_lines
     for line in invariant_lines:
         log(f"  {line}")
+    log(f"[bench] drain: batch writer {drain_batch.rate:.0f}/s vs one by one {drain_one.rate:.0f}/s (target >= 5000/s)")
     purchase = best_purchase["ok_per_s"] if best_purchase else 0.0
     p99 = best_purchase["p99"] if best_purchase else float("nan")
     naive = best_naive["ok_per_s"] if best_naive else 0.0
@@ -361,7 +382,7 @@ def main() -> None:
     vs_ceiling = 100 * purchase / ceiling if ceiling else 0.0
     print(
         f"purchase: {purchase:.0f}/s p99 {p99:.1f} ms | naive: {naive:.0f}/s | ceiling: {ceiling:.0f}/s | "
-        f"vs naive: {vs_naive:.1f}x | vs ceiling: {vs_ceiling:.0f}%",
+        f"vs naive: {vs_naive:.1f}x | vs ceiling: {vs_ceiling:.0f}% | drain: {drain_batch.rate:.0f}/s",
         flush=True,
     )
     if any(line.startswith("FAIL") for line in invariant_lines):
