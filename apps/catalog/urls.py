@@ -17,4 +17,5 @@ urlpatterns = [
     path("api/v1/products", api.ProductListApi.as_view(), name="api-products"),
     path("api/v1/products/<str:slug>", api.ProductDetailApi.as_view(), name="api-product"),
     path("api/v1/search", api.SearchApi.as_view(), name="api-search"),
+    path("api/v1/search/suggest", api.SuggestApi.as_view(), name="api-search-suggest"),
 ]

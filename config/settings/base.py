@@ -204,7 +204,10 @@ IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=10.0)
 
 # --- Search (empty = PostgreSQL full-text) ---------------------------------------------------
 SEARCH_URL = env("SEARCH_URL", default="http://127.0.0.1:9200")
-OPENSEARCH_DSL = {"default": {"hosts": SEARCH_URL}} if SEARCH_URL else {}
+# urllib3 keeps one connection per host unless told otherwise: under threads (gunicorn gthread)
+# every extra concurrent search opened and discarded a connection ("Connection pool is full").
+SEARCH_POOL_SIZE = env.int("SEARCH_POOL_SIZE", default=32)
+OPENSEARCH_DSL = {"default": {"hosts": SEARCH_URL, "pool_maxsize": SEARCH_POOL_SIZE}} if SEARCH_URL else {}
 
 # --- Payments --------------------------------------------------------------------------------
 STRIPE_API_KEY = env("STRIPE_API_KEY", default="sk_test_123")

@@ -28,6 +28,7 @@ from apps.catalog.api.params import (
     search_params_from,
 )
 from apps.catalog.http import Rendered, rendered, respond
+from apps.catalog.search import suggest
 
 # Clients revalidate every time (a change must show within a second); the 304 makes that cheap.
 API_CACHE_CONTROL = "public, max-age=0, must-revalidate"
@@ -197,3 +198,35 @@ class SearchApi(APIView):
         # Whether the answer was cached, for clients and for the benchmark's hit ratio.
         response["X-Cache"] = "hit" if hit else "miss"
         return response
+
+
+class SuggestApi(APIView):
+    """GET /api/v1/search/suggest?q=: product names for the search box (prefix, typo tolerant)."""
+
+    permission_classes = [AllowAny]
+
+    class InputSerializer(serializers.Serializer):
+        q = serializers.CharField(max_length=200, allow_blank=True, trim_whitespace=True)
+        limit = serializers.IntegerField(min_value=1, max_value=20, default=suggest.DEFAULT_LIMIT)
+
+    class OutputSerializer(serializers.Serializer):
+        class SuggestionOut(serializers.Serializer):
+            name = serializers.CharField()
+            slug = serializers.CharField()
+            url = serializers.CharField()
+
+        q = serializers.CharField()
+        suggestions = SuggestionOut(many=True)
+
+    @extend_schema(parameters=[InputSerializer], responses=OutputSerializer)
+    def get(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        q, limit = suggest.normalize(data.validated_data["q"]), data.validated_data["limit"]
+
+        def build() -> Rendered:
+            found = suggest.suggest(q=q, limit=limit)
+            return _json_rendered(self.OutputSerializer({"q": q, "suggestions": found}).data)
+
+        rep = readcache.get_or_build("api-suggest", f"{limit}:{q}", build, ttl=settings.CATALOG_SEARCH_CACHE_SECONDS)
+        return respond(request, rep, cache_control=API_CACHE_CONTROL)

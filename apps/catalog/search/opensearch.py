@@ -1,7 +1,13 @@
-"""Search on OpenSearch: the alias built by apps/catalog/indexing.py."""
+"""Search on OpenSearch: the alias built by apps/catalog/indexing.py.
+
+The request body's fixed parts (sorts, aggregations, source filter) are built once at import; a
+search only fills in the query, the filters and the page. The low-level client answers a plain
+dict, which maps straight to ProductCards (the DSL's response objects cost more than the search).
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from opensearchpy.exceptions import ConnectionError, NotFoundError, TransportError
@@ -14,18 +20,86 @@ from nexuscart.errors import ServiceUnavailable
 if TYPE_CHECKING:
     from apps.catalog.selectors import CategoryTree
 
+_SORTS: dict[str, list[Any]] = {
+    "relevance": ["_score", {"created_at": "desc"}, {"id": "desc"}],
+    "price": [{"price_min": "asc"}, {"id": "asc"}],
+    "-price": [{"price_min": "desc"}, {"id": "desc"}],
+    "newest": [{"created_at": "desc"}, {"id": "desc"}],
+}
+_AGGS = {
+    "category": {"terms": {"field": "category_ids", "size": 500}},
+    "price": {
+        "range": {
+            "field": "price_min",
+            "ranges": [
+                {
+                    "key": price_bucket_key(lo, hi),
+                    **({"from": lo} if lo is not None else {}),
+                    **({"to": hi} if hi else {}),
+                }
+                for lo, hi in PRICE_BUCKETS
+            ],
+        }
+    },
+    "attributes": {"terms": {"field": "facets", "size": ATTRIBUTE_FACET_SIZE}},
+}
+_SOURCE = {"excludes": ["description", "attributes_text", "facets", "skus", "category_ids"]}
+_EXACT_FIELDS = ["name^4", "category_path^2", "attributes_text^1.5", "description"]
+_FUZZY_FIELDS = ["name.plain^4", "category_path.plain^2", "attributes_text.plain^1.5", "description.plain"]
+_CROSS_FIELDS = ["name^6", "category_path^2", "attributes_text"]
+
+
+def _text_query(q: str) -> dict[str, Any]:
+    return {
+        "bool": {
+            "should": [
+                {"multi_match": {"query": q, "fields": _EXACT_FIELDS, "operator": "and", "boost": 2}},
+                {
+                    "multi_match": {
+                        "query": q,
+                        "fields": _FUZZY_FIELDS,
+                        "fuzziness": "AUTO",
+                        "prefix_length": 1,
+                        "operator": "and",
+                    }
+                },
+                {"multi_match": {"query": q, "fields": _CROSS_FIELDS, "type": "cross_fields", "operator": "and"}},
+                {"term": {"skus": {"value": q.strip().upper(), "boost": 10}}},
+            ],
+            "minimum_should_match": 1,
+        }
+    }
+
+
+def _card(hit: dict[str, Any]) -> ProductCard:
+    source = hit["_source"]
+    created = source.get("created_at")
+    return ProductCard(
+        id=int(hit["_id"]),
+        slug=source["slug"],
+        name=source["name"],
+        category_id=source["category_id"],
+        category_path=source["category_path"],
+        price_min=source.get("price_min"),
+        price_max=source.get("price_max"),
+        currency=source["currency"],
+        in_stock=source["in_stock"],
+        image_url=source.get("image_url") or "",
+        image_alt=source.get("image_alt") or "",
+        created_at=datetime.fromisoformat(created) if isinstance(created, str) else created,
+        score=hit.get("_score"),
+    )
+
 
 class OpenSearchBackend:
     name = "opensearch"
 
     def search(self, *, params: SearchParams, tree: CategoryTree) -> SearchResult:
-        from apps.catalog.documents import ProductDocument, read_alias
+        from apps.catalog.documents import read_alias
+        from apps.catalog.indexing import client
 
-        body = self.body(params)
         try:
-            response = (
-                ProductDocument.search(index=read_alias()).update_from_dict(body).params(request_timeout=5).execute()
-            )
+            response = client().search(index=read_alias(), body=self.body(params), request_timeout=5)
         except NotFoundError:
             # No index built yet (a fresh install): the read model answers the same question.
             from apps.catalog.search.postgres import PostgresBackend
@@ -33,28 +107,10 @@ class OpenSearchBackend:
             return PostgresBackend().search(params=params, tree=tree)
         except (ConnectionError, TransportError) as exc:
             raise ServiceUnavailable("Search is unavailable right now; try again.", code="search_unavailable") from exc
-        aggs = response.aggregations.to_dict()
-        hits = [
-            ProductCard(
-                id=int(h.meta.id),
-                slug=h.slug,
-                name=h.name,
-                category_id=h.category_id,
-                category_path=h.category_path,
-                price_min=h.price_min,
-                price_max=h.price_max,
-                currency=h.currency,
-                in_stock=h.in_stock,
-                image_url=h.image_url or "",
-                image_alt=h.image_alt or "",
-                created_at=h.created_at,
-                score=h.meta.score,
-            )
-            for h in response.hits
-        ]
+        aggs = response["aggregations"]
         return SearchResult(
-            results=hits,
-            total=response.hits.total.value,
+            results=[_card(h) for h in response["hits"]["hits"]],
+            total=response["hits"]["total"]["value"],
             page=params.page,
             page_size=params.page_size,
             category_facets=category_facets(
@@ -67,69 +123,13 @@ class OpenSearchBackend:
 
     @staticmethod
     def body(params: SearchParams) -> dict[str, Any]:
-        filters = opensearch_filters(**params.filter_kwargs())
-        must: list[dict] = []
-        if params.q:
-            must.append(
-                {
-                    "bool": {
-                        "should": [
-                            {
-                                "multi_match": {
-                                    "query": params.q,
-                                    "fields": ["name^4", "category_path^2", "attributes_text^1.5", "description"],
-                                    "operator": "and",
-                                    "boost": 2,
-                                }
-                            },
-                            {
-                                "multi_match": {
-                                    "query": params.q,
-                                    "fields": [
-                                        "name.plain^4",
-                                        "category_path.plain^2",
-                                        "attributes_text.plain^1.5",
-                                        "description.plain",
-                                    ],
-                                    "fuzziness": "AUTO",
-                                    "prefix_length": 1,
-                                    "operator": "and",
-                                }
-                            },
-                            {
-                                "multi_match": {
-                                    "query": params.q,
-                                    "fields": ["name^6", "category_path^2", "attributes_text"],
-                                    "type": "cross_fields",
-                                    "operator": "and",
-                                }
-                            },
-                            {"term": {"skus": {"value": params.q.strip().upper(), "boost": 10}}},
-                        ],
-                        "minimum_should_match": 1,
-                    }
-                }
-            )
-        sort: list[Any] = {
-            "relevance": ["_score", {"created_at": "desc"}, {"id": "desc"}],
-            "price": [{"price_min": "asc"}, {"id": "asc"}],
-            "-price": [{"price_min": "desc"}, {"id": "desc"}],
-            "newest": [{"created_at": "desc"}, {"id": "desc"}],
-        }[params.sort]
-        ranges = [
-            {"key": price_bucket_key(lo, hi), **({"from": lo} if lo is not None else {}), **({"to": hi} if hi else {})}
-            for lo, hi in PRICE_BUCKETS
-        ]
+        must = [_text_query(params.q)] if params.q else [{"match_all": {}}]
         return {
-            "query": {"bool": {"must": must or [{"match_all": {}}], "filter": filters}},
-            "sort": sort,
+            "query": {"bool": {"must": must, "filter": opensearch_filters(**params.filter_kwargs())}},
+            "sort": _SORTS[params.sort],
             "from": params.offset,
             "size": params.page_size,
             "track_total_hits": True,
-            "_source": {"excludes": ["description", "attributes_text", "facets", "skus", "category_ids"]},
-            "aggs": {
-                "category": {"terms": {"field": "category_ids", "size": 500}},
-                "price": {"range": {"field": "price_min", "ranges": ranges}},
-                "attributes": {"terms": {"field": "facets", "size": ATTRIBUTE_FACET_SIZE}},
-            },
+            "_source": _SOURCE,
+            "aggs": _AGGS,
         }
