@@ -185,6 +185,19 @@ def rows_flash_sale(f: dict[str, Figure]) -> list[Row]:
     ]
 
 
+_DRAIN_PAIR = re.compile(r"batch writer ([\d.,]+)/s vs one by one ([\d.,]+)/s")
+
+
+def flash_sale_figures(output: str) -> dict[str, Figure]:
+    """The `purchase:` line, plus the one-by-one drain of the same run (printed on its own line above it)."""
+    line = last_line(output, "purchase:")
+    figures = parse_line(line) if line else {}
+    pairs = _DRAIN_PAIR.findall(output)
+    if figures and "one-by-one" not in figures and pairs:
+        figures["one-by-one"] = Figure(raw=f"{pairs[-1][1]}/s", rate=_num(pairs[-1][1]))
+    return figures
+
+
 def rows_outbox_relay(f: dict[str, Figure]) -> list[Row]:
     two = _rate(f, "2 relays")
     return [
@@ -350,7 +363,7 @@ BENCHES = [
         rows_checkout,
         env={"CHECKOUT_SECONDS": "4", "READ_SECONDS": "3", "CHECKOUT_RATES": "50 100 200 400 700 1000 1500"},
     ),
-    Bench("flash_sale", ("--quick",), 360, "purchase:", rows_flash_sale),
+    Bench("flash_sale", ("--quick",), 360, "purchase:", rows_flash_sale, figures=flash_sale_figures),
     Bench("outbox_relay", ("20000",), 240, "relay:", rows_outbox_relay),
     Bench("browse", (), 360, "browse:", rows_browse, env={"BROWSE_SECONDS": "5"}),
     Bench("serving", ("--duration", "3"), 420, "serving:", rows_serving, figures=serving_figures),
