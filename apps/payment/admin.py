@@ -103,7 +103,7 @@ class PaymentAdmin(ReadOnlyRows, admin.ModelAdmin):
     def refund_order_view(self, request: HttpRequest, order_id: int):
         """The order page's Refund form: a partial amount in dollars (empty = the rest), with a reason."""
         back = HttpResponseRedirect(reverse("admin:order_order_change", args=[order_id]))
-        if not request.user.has_perm("payment.change_payment"):
+        if not self.has_refund_permission(request):
             self.message_user(request, "You may not refund payments.", messages.ERROR)
             return back
         raw, reason = request.POST.get("amount", "").strip(), request.POST.get("reason", "").strip()
@@ -138,7 +138,11 @@ class PaymentAdmin(ReadOnlyRows, admin.ModelAdmin):
     def flagged(self, payment: Payment) -> bool:
         return payment.flags.filter(resolved=False).exists()
 
-    @admin.action(description="Refund what is left of the selected payments")
+    def has_refund_permission(self, request: HttpRequest) -> bool:
+        # The finance role's permission (apps/user/migrations/0003_staff_roles.py), as the staff API.
+        return request.user.has_perm("payment.add_refund")
+
+    @admin.action(description="Refund what is left of the selected payments", permissions=["refund"])
     def refund_remaining(self, request: HttpRequest, queryset: QuerySet[Payment]) -> None:
         for payment in queryset:
             try:
@@ -168,7 +172,7 @@ class PaymentFlagAdmin(admin.ModelAdmin):
     readonly_fields = ("payment", "order_id", "kind", "detail", "created_at", "resolved_by")
     actions = ["mark_resolved"]
 
-    @admin.action(description="Mark resolved")
+    @admin.action(description="Mark resolved", permissions=["change"])
     def mark_resolved(self, request: HttpRequest, queryset: QuerySet[PaymentFlag]) -> None:
         updated = queryset.filter(resolved=False).update(resolved=True, resolved_by=f"staff:{request.user.pk}")
         self.message_user(request, f"{updated} flag(s) resolved.")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from rest_framework import serializers
-from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.inventory import services
 from apps.inventory.models import LedgerEntry
+from nexuscart.permissions import staff_permission
 
 
 class StrictInteger(serializers.IntegerField):
@@ -25,7 +25,7 @@ class StaffStockAdjustApi(APIView):
     An unknown SKU (never announced by the catalog, never stocked) answers 404 `unknown_sku`.
     """
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [staff_permission("inventory.change_stock")]
 
     class InputSerializer(serializers.Serializer):
         delta = StrictInteger(min_value=-1_000_000, max_value=1_000_000)

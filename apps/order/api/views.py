@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from rest_framework import serializers
-from rest_framework.permissions import IsAdminUser, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,6 +16,7 @@ from apps.promotion import services as promotion_services
 from nexuscart.bounds import BIGINT_MAX, LIST_MAX
 from nexuscart.errors import ApplicationError, NotFound
 from nexuscart.idempotency import idempotent
+from nexuscart.permissions import staff_permission
 
 SESSION_CART_KEY = "guest_cart"
 SESSION_COUPON_KEY = "guest_cart_coupon"
@@ -218,7 +219,7 @@ class OrderCancelApi(APIView):
 
 
 class StaffOrderShipApi(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [staff_permission("order.change_order")]
 
     def post(self, request: Request, order_id: str) -> Response:
         order = services.order_ship(order_id=_order_id(order_id), actor=f"staff:{request.user.id}")
@@ -226,7 +227,7 @@ class StaffOrderShipApi(APIView):
 
 
 class StaffOrderCompleteApi(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [staff_permission("order.change_order")]
 
     def post(self, request: Request, order_id: str) -> Response:
         order = services.order_complete(order_id=_order_id(order_id), actor=f"staff:{request.user.id}")

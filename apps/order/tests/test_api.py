@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 import requests
+from django.contrib.auth.models import Group
 from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.inventory import selectors as inventory_selectors
@@ -123,6 +124,7 @@ def test_orders_list_detail_cancel_and_isolation(client, redis_client):
 
 def test_staff_ship_complete_need_staff(client, redis_client):
     shopper, staff = UserFactory(), UserFactory(is_staff=True)
+    staff.groups.add(Group.objects.get(name="warehouse"))  # the staff role (issue 13 #3)
     order = services.order_create(
         user_id=shopper.id,
         lines=[services.OrderLineInput(sku_for_sale(price=100), 1)],
@@ -137,6 +139,7 @@ def test_staff_ship_complete_need_staff(client, redis_client):
 
 def test_staff_stock_adjust(client, redis_client):
     shopper, staff = UserFactory(), UserFactory(is_staff=True)
+    staff.groups.add(Group.objects.get(name="warehouse"))  # the staff role (issue 13 #3)
     sku = sku_for_sale(stock=2)
     path = f"/api/v1/staff/inventory/{sku}/adjust"
     body = json.dumps({"delta": 5, "reason": "receipt from supplier"})

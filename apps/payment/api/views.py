@@ -19,6 +19,7 @@ from nexuscart import client_ip
 from nexuscart.bounds import BIGINT_MAX
 from nexuscart.errors import problem_response
 from nexuscart.idempotency import HEADER, MAX_KEY_LENGTH, IdempotencyKeyMissing
+from nexuscart.permissions import staff_permission
 
 
 class PaymentOutput(serializers.Serializer):
@@ -112,7 +113,7 @@ class PayPalWebhookApi(_WebhookApi):
 
 
 class StaffRefundApi(APIView):
-    permission_classes = [permissions.IsAdminUser]
+    permission_classes = [staff_permission("payment.add_refund")]
 
     class InputSerializer(serializers.Serializer):
         amount = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=BIGINT_MAX)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from rest_framework import serializers, status
-from rest_framework.permissions import AllowAny, IsAdminUser
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.promotion import selectors, services
 from nexuscart.bounds import BIGINT_MAX, INT_MAX, LIST_MAX
 from nexuscart.errors import NotFound
+from nexuscart.permissions import staff_permission
 
 
 class CampaignOutput(serializers.Serializer):
@@ -44,7 +45,7 @@ class FlashSaleDetailApi(APIView):
 
 
 class StaffFlashSaleCreateApi(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [staff_permission("promotion.add_flashsalecampaign")]
 
     class InputSerializer(serializers.Serializer):
         sku = serializers.CharField(max_length=64)
@@ -62,7 +63,7 @@ class StaffFlashSaleCreateApi(APIView):
 
 
 class StaffFlashSaleWarmupApi(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [staff_permission("promotion.change_flashsalecampaign")]
 
     def post(self, request, campaign_id: int):
         campaign = services.flash_sale_campaign_warmup(campaign_id=campaign_id)
@@ -87,7 +88,7 @@ class CouponOutput(serializers.Serializer):
 
 
 class StaffCouponCreateApi(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [staff_permission("promotion.add_coupon")]
 
     class InputSerializer(serializers.Serializer):
         code = serializers.RegexField(r"^[A-Za-z0-9_-]{3,40}$")

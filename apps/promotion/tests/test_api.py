@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from apps.inventory import selectors as inventory_selectors
@@ -19,6 +20,7 @@ def window(minutes_from_now: int = 5, minutes: int = 30) -> tuple[str, str]:
 def test_staff_schedule_a_flash_sale_taking_its_units_from_inventory_then_warm_it_up(client, redis_client):
     sku, _ = make_sku(stock=50)
     staff = UserFactory(is_staff=True)
+    staff.groups.add(Group.objects.get(name="merchandiser"))  # the staff role (issue 13 #3)
     client.force_login(staff)
     starts_at, ends_at = window()
     body = {"sku": sku, "price": 1999, "quantity": 20, "starts_at": starts_at, "ends_at": ends_at, "per_user_limit": 2}
@@ -55,7 +57,9 @@ def test_shoppers_cannot_use_the_staff_endpoints(client):
 
 
 def test_staff_create_coupons(client):
-    client.force_login(UserFactory(is_staff=True))
+    merchandiser = UserFactory(is_staff=True)
+    merchandiser.groups.add(Group.objects.get(name="merchandiser"))  # the staff role (issue 13 #3)
+    client.force_login(merchandiser)
     body = {"code": "spring-10", "kind": "percent", "value": 10, "max_uses": 100, "max_uses_per_user": 1}
     created = client.post("/api/v1/staff/coupons", body, content_type="application/json")
     assert created.status_code == 201
