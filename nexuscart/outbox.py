@@ -1,25 +1,73 @@
-"""publish(): record an event in the caller's transaction; the relay ships it after commit."""
+"""publish() / publish_many(): record events in the caller's transaction; the relay ships them after commit.
+
+Each call is ONE statement, whatever the number of events: a CTE bumps every aggregate's
+sequence once (by its number of events, rows locked in a fixed order so concurrent writers
+cannot deadlock) and inserts the rows with consecutive sequence numbers per aggregate, in the
+order given. No ORM object is built per row (publish() once cost ~1 ms of Python: two
+statements and a model save). The sequence rows stay locked until commit, so the events of one
+aggregate get increasing sequence numbers in commit order, whichever writer commits first.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
 from nexuscart.events import DomainEvent
 from nexuscart.kafka import topic_for_context
-from nexuscart.models import OutboxEvent
 from nexuscart.observability import trace_context
 
 logger = logging.getLogger(__name__)
 
-_NEXT_SEQUENCE_SQL = """
-INSERT INTO nexuscart_aggregatesequence (aggregate_type, aggregate_id, last_sequence)
-VALUES (%s, %s, 1)
-ON CONFLICT (aggregate_type, aggregate_id)
-DO UPDATE SET last_sequence = nexuscart_aggregatesequence.last_sequence + 1
-RETURNING last_sequence
+_PUBLISH_SQL = """
+WITH input AS (
+    SELECT * FROM unnest(%s::uuid[], %s::text[], %s::int[], %s::text[], %s::text[], %s::text[], %s::text[])
+        WITH ORDINALITY AS t(event_id, event_type, version, topic, aggregate_type, aggregate_id, payload, ord)
+),
+counts AS (
+    SELECT aggregate_type, aggregate_id, count(*) AS n FROM input GROUP BY aggregate_type, aggregate_id
+),
+bumped AS (
+    INSERT INTO nexuscart_aggregatesequence (aggregate_type, aggregate_id, last_sequence)
+    SELECT aggregate_type, aggregate_id, n FROM counts ORDER BY aggregate_type, aggregate_id
+    ON CONFLICT (aggregate_type, aggregate_id)
+    DO UPDATE SET last_sequence = nexuscart_aggregatesequence.last_sequence + EXCLUDED.last_sequence
+    RETURNING aggregate_type, aggregate_id, last_sequence
+)
+INSERT INTO nexuscart_outboxevent (event_id, event_type, version, topic, aggregate_type, aggregate_id,
+    sequence, payload, trace, occurred_at, status, attempts, last_error)
+SELECT i.event_id, i.event_type, i.version, i.topic, i.aggregate_type, i.aggregate_id,
+    b.last_sequence - c.n + row_number() OVER (PARTITION BY i.aggregate_type, i.aggregate_id ORDER BY i.ord),
+    i.payload::jsonb, %s::jsonb, %s, 'pending', 0, ''
+FROM input i
+JOIN counts c USING (aggregate_type, aggregate_id)
+JOIN bumped b USING (aggregate_type, aggregate_id)
+ORDER BY i.ord
+RETURNING id, event_id, aggregate_type, aggregate_id, sequence
+"""
+
+
+# One event: the same two steps with nothing to group or number (far cheaper to plan).
+_PUBLISH_ONE_SQL = """
+WITH bumped AS (
+    INSERT INTO nexuscart_aggregatesequence (aggregate_type, aggregate_id, last_sequence)
+    VALUES (%s, %s, 1)
+    ON CONFLICT (aggregate_type, aggregate_id)
+    DO UPDATE SET last_sequence = nexuscart_aggregatesequence.last_sequence + 1
+    RETURNING last_sequence
+)
+INSERT INTO nexuscart_outboxevent (event_id, event_type, version, topic, aggregate_type, aggregate_id,
+    sequence, payload, trace, occurred_at, status, attempts, last_error)
+SELECT %s, %s, %s, %s, %s, %s, last_sequence, %s::jsonb, %s::jsonb, %s, 'pending', 0, '' FROM bumped
+RETURNING id, event_id, aggregate_type, aggregate_id, sequence
 """
 
 
@@ -27,31 +75,61 @@ class OutsideTransaction(RuntimeError):
     """publish() was called with no transaction open: the event could outlive a rolled-back change."""
 
 
-def publish(event: DomainEvent) -> OutboxEvent:
-    """Write `event` to the outbox inside the current transaction and nudge the relay on commit.
+@dataclass(frozen=True)
+class Published:
+    """What was written: the outbox row's id, the event's id and its place in its aggregate."""
 
-    The sequence row is locked until commit, so events of one aggregate get increasing
-    sequence numbers in commit order.
-    """
+    id: int
+    event_id: uuid.UUID
+    aggregate_type: str
+    aggregate_id: str
+    sequence: int
+
+
+def publish(event: DomainEvent) -> Published:
+    """Write `event` to the outbox inside the current transaction and nudge the relay on commit."""
     if not connection.in_atomic_block:
         raise OutsideTransaction(f"publish({event.event_type}) needs transaction.atomic()")
     aggregate_id = str(event.aggregate_id())
+    args = [event.aggregate_type, aggregate_id, uuid.uuid4(), event.event_type, event.version]
+    args += [topic_for_context(event.context()), event.aggregate_type, aggregate_id, _payload(event)]
     with connection.cursor() as cursor:
-        cursor.execute(_NEXT_SEQUENCE_SQL, [event.aggregate_type, aggregate_id])
-        (sequence,) = cursor.fetchone()
-    row = OutboxEvent.objects.create(
-        event_type=event.event_type,
-        version=event.version,
-        topic=topic_for_context(event.context()),
-        aggregate_type=event.aggregate_type,
-        aggregate_id=aggregate_id,
-        sequence=sequence,
-        payload=event.payload(),
-        trace=trace_context(),
-        occurred_at=timezone.now(),
-    )
+        cursor.execute(_PUBLISH_ONE_SQL, [*args, json.dumps(trace_context()), timezone.now()])
+        written = Published(*cursor.fetchone())
     _nudge_relay_on_commit()
-    return row
+    return written
+
+
+def _payload(event: DomainEvent) -> str:
+    # The JSON text the consumers read (dates, decimals, UUIDs as DjangoJSONEncoder writes them).
+    return json.dumps(dataclasses.asdict(event), cls=DjangoJSONEncoder)
+
+
+def publish_many(events: Sequence[DomainEvent]) -> list[Published]:
+    """Write `events` to the outbox in one statement, inside the current transaction, in this order.
+
+    Events of one aggregate get consecutive sequence numbers in the order given, after every
+    event of that aggregate committed before. Returns one Published per event, in order.
+    """
+    if not events:
+        return []
+    if not connection.in_atomic_block:
+        raise OutsideTransaction(f"publish({events[0].event_type}) needs transaction.atomic()")
+    event_ids = [uuid.uuid4() for _ in events]
+    columns = (
+        event_ids,
+        [e.event_type for e in events],
+        [e.version for e in events],
+        [topic_for_context(e.context()) for e in events],
+        [e.aggregate_type for e in events],
+        [str(e.aggregate_id()) for e in events],
+        [_payload(e) for e in events],
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(_PUBLISH_SQL, [*columns, json.dumps(trace_context()), timezone.now()])
+        written = {row[1]: Published(*row) for row in cursor.fetchall()}
+    _nudge_relay_on_commit()
+    return [written[event_id] for event_id in event_ids]
 
 
 def _nudge_relay() -> None:

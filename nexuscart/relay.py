@@ -5,6 +5,14 @@ back while an older pending row of the same aggregate is claimed by another rela
 of one aggregate reach Kafka in order (their key, the aggregate id, keeps them in one
 partition). Delivery is at least once: a relay that dies after producing and before marking
 sends the rows again, and consumers drop the duplicates through their inbox.
+
+At volume: a batch is claimed (OUTBOX_BATCH_SIZE rows, one statement) with each row's wire
+envelope already rendered by PostgreSQL (json_build_object), so the relay's Python only hands
+bytes to the producer; the delivered rows are marked sent in one statement.
+
+A broker error is never final (issue 12 #3): an undelivered row stays pending with its attempt
+count and last error, and keeps holding back the younger events of its aggregate, so they can
+never overtake it; `relay_outbox --loop` backs off while deliveries fail.
 """
 
 from __future__ import annotations
@@ -40,8 +48,12 @@ ranked AS (
            min(id) OVER (PARTITION BY aggregate_type, aggregate_id) AS first_id
     FROM claimed
 )
-SELECT o.id, o.event_id, o.event_type, o.version, o.topic, o.aggregate_type, o.aggregate_id,
-       o.sequence, o.payload, o.trace, o.occurred_at, o.attempts
+SELECT o.id, o.event_id, o.event_type, o.topic, o.aggregate_type, o.aggregate_id, o.attempts,
+       json_build_object(
+           'id', o.event_id, 'type', o.event_type, 'version', o.version,
+           'aggregate_type', o.aggregate_type, 'aggregate_id', o.aggregate_id, 'sequence', o.sequence,
+           'occurred_at', o.occurred_at, 'payload', o.payload, 'trace', o.trace
+       )::text
 FROM ranked f
 JOIN nexuscart_outboxevent o ON o.id = f.id
 WHERE (
@@ -71,25 +83,56 @@ def relay_batch(limit: int | None = None, flush_timeout: float = 30.0) -> RelayR
     result = RelayResult()
     with transaction.atomic():
         with connection.cursor() as cursor:
+            # The session's zone is UTC (Django sets it), so occurred_at renders as ISO 8601 with +00:00.
             cursor.execute(_CLAIM_SQL, [limit])
             rows = cursor.fetchall()
-        result.claimed = len(rows)
-        if not rows:
-            return result
-        delivered: list[int] = []
-        errors: dict[int, str] = {}
-        _produce_all(rows, delivered, errors, flush_timeout)
-        crash_point("relay.after_produce")
-        now = timezone.now()
-        if delivered:
-            OutboxEvent.objects.filter(id__in=delivered).update(status=OutboxEvent.Status.SENT, sent_at=now)
+            result.claimed = len(rows)
+            if not rows:
+                return result
+            delivered: list[int] = []
+            errors: dict[int, str] = {}
+            _produce_rendered(rows, delivered, errors, flush_timeout)
+            crash_point("relay.after_produce")
+            if delivered:
+                cursor.execute(_MARK_SENT_SQL, [timezone.now(), delivered])
         sent_ids = set(delivered)
         undelivered = [r[0] for r in rows if r[0] not in sent_ids]
         for row_id in undelivered:
             errors.setdefault(row_id, "not delivered before the flush timeout")
-        _record_failures(rows, errors)
+        _record_failures({r[0]: r[6] for r in rows}, errors)
         result.sent, result.failed = len(delivered), len(undelivered)
     return result
+
+
+_MARK_SENT_SQL = "UPDATE nexuscart_outboxevent SET status = 'sent', sent_at = %s WHERE id = ANY(%s::bigint[])"
+
+
+def _produce_rendered(rows: list[tuple], delivered: list[int], errors: dict[int, str], flush_timeout: float) -> None:
+    """Produce claimed rows whose envelope PostgreSQL rendered; fills `delivered` / `errors` by row id."""
+    kafka = producer()
+    for n, (row_id, event_id, event_type, topic, agg_type, agg_id, _attempts, envelope) in enumerate(rows, 1):
+
+        def on_delivery(err: KafkaError | None, _msg: Message, row_id: int = row_id) -> None:
+            if err is None:
+                delivered.append(row_id)
+            else:
+                errors[row_id] = str(err)
+
+        while True:
+            try:
+                kafka.produce(
+                    topic,
+                    key=f"{agg_type}:{agg_id}".encode(),
+                    value=envelope.encode(),
+                    headers={"event_type": event_type, "event_id": str(event_id)},
+                    on_delivery=on_delivery,
+                )
+                break
+            except BufferError:  # local queue full: let deliveries drain, then retry
+                kafka.poll(0.1)
+        if n % 1000 == 0:
+            kafka.poll(0)  # serve delivery callbacks as we go, not one call per message
+    kafka.flush(flush_timeout)
 
 
 def relay_until_empty(limit: int | None = None, max_batches: int = 10_000) -> int:
@@ -146,12 +189,11 @@ def _json_value(value: dict | str | None) -> dict:
     return json.loads(value) if isinstance(value, str) else (value or {})
 
 
-def _record_failures(rows: list[tuple], errors: dict[int, str]) -> None:
-    attempts = {r[0]: r[11] for r in rows}
+def _record_failures(attempts: dict[int, int], errors: dict[int, str]) -> None:
+    """Undelivered rows stay pending (never a terminal state): their count and error, for the admin."""
     for row_id, error in errors.items():
         tries = attempts[row_id] + 1
-        status = OutboxEvent.Status.FAILED if tries >= settings.OUTBOX_MAX_ATTEMPTS else OutboxEvent.Status.PENDING
-        OutboxEvent.objects.filter(id=row_id).update(attempts=tries, last_error=error[:2000], status=status)
+        OutboxEvent.objects.filter(id=row_id).update(attempts=tries, last_error=error[:2000])
         logger.warning("outbox delivery failed", extra={"outbox_id": row_id, "error": error, "attempt": tries})
 
 

@@ -1,9 +1,13 @@
+import random
+import threading
+from collections import defaultdict
+
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from nexuscart.kafka import topic_for_context
 from nexuscart.models import AggregateSequence, OutboxEvent
-from nexuscart.outbox import OutsideTransaction, publish
+from nexuscart.outbox import OutsideTransaction, publish, publish_many
 from nexuscart.relay import relay_until_empty
 from nexuscart.tests.support import PingHappened
 from tests.pytest_plugin import envelopes, read_topic
@@ -83,3 +87,72 @@ def test_sequence_numbers_count_per_aggregate_across_transactions(unique):
 
 def test_relay_on_an_empty_outbox_sends_nothing():
     assert relay_until_empty() == 0
+
+
+def test_publish_many_writes_one_batch_in_order_with_consecutive_sequences(unique):
+    a, b = unique("a"), unique("b")
+    with transaction.atomic():
+        publish(PingHappened(ping_id=a, note="a0"))
+        written = publish_many(
+            [PingHappened(ping_id=a, note="a1"), PingHappened(ping_id=b, note="b1"), PingHappened(ping_id=a, note="a2")]
+        )
+    assert [(w.aggregate_id, w.sequence) for w in written] == [(a, 2), (b, 1), (a, 3)]
+    rows = OutboxEvent.objects.filter(aggregate_id__in=[a, b]).order_by("id")
+    assert [(r.aggregate_id, r.sequence, r.payload["note"]) for r in rows] == [
+        (a, 1, "a0"),
+        (a, 2, "a1"),
+        (b, 1, "b1"),
+        (a, 3, "a2"),
+    ]
+    assert [r.id for r in rows][1:] == [w.id for w in written]
+    assert {str(r.event_id) for r in rows[1:]} == {str(w.event_id) for w in written}
+    assert AggregateSequence.objects.get(aggregate_id=a).last_sequence == 3
+
+
+def test_publish_many_keeps_per_aggregate_sequence_under_concurrent_writers(unique):
+    aggregates = [unique("agg") for _ in range(12)]
+    writers, batches, per_batch = 6, 25, 40
+    errors: list[BaseException] = []
+    start = threading.Barrier(writers)
+
+    def writer(w: int) -> None:
+        rng = random.Random(w)
+        try:
+            start.wait()
+            for n in range(batches):
+                # Each batch touches the aggregates in its own shuffled order: the statement must
+                # still lock their sequence rows in one order (no deadlock between writers).
+                events = [PingHappened(ping_id=rng.choice(aggregates), note=f"{w}:{n}:{i}") for i in range(per_batch)]
+                with transaction.atomic():
+                    publish_many(events)
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+
+    by_aggregate: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+    for row in (
+        OutboxEvent.objects.filter(aggregate_id__in=aggregates)
+        .order_by("id")
+        .values_list("aggregate_id", "id", "sequence", "payload")
+    ):
+        by_aggregate[row[0]].append((row[1], row[2], row[3]["note"]))
+    assert sum(len(rows) for rows in by_aggregate.values()) == writers * batches * per_batch
+    for aggregate, rows in by_aggregate.items():
+        sequences = [sequence for _, sequence, _ in rows]
+        # in id order (the relay's order) the sequence is exactly 1..n: no gap, no repeat, no reordering
+        assert sequences == list(range(1, len(rows) + 1)), aggregate
+        assert AggregateSequence.objects.get(aggregate_id=aggregate).last_sequence == len(rows)
+        # one writer's events of one batch keep the order they were given in
+        seen: dict[tuple[str, str], int] = {}
+        for _, _, note in rows:
+            w, n, i = note.split(":")
+            assert seen.get((w, n), -1) < int(i)
+            seen[(w, n)] = int(i)

@@ -50,8 +50,7 @@ def test_a_commit_nudges_the_celery_relay_which_ships_the_event(unique, subproce
             return any(e["id"] == event_id for e in envelopes(messages))
 
         assert arrived(read_topic(topic_for_context(PingHappened.context()), until=arrived, timeout=60))
-        row.refresh_from_db()
-        assert row.status == OutboxEvent.Status.SENT
+        assert OutboxEvent.objects.get(id=row.id).status == OutboxEvent.Status.SENT
     finally:
         worker.terminate()
         worker.wait(timeout=30)

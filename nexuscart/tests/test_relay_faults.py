@@ -1,5 +1,6 @@
 """The relay is killed between producing and marking sent; two relays race over thousands of rows."""
 
+import socket
 import subprocess
 from collections import defaultdict
 
@@ -33,8 +34,7 @@ def test_relay_killed_after_produce_redelivers_and_the_inbox_applies_once(unique
         timeout=120,
     )
     assert crashed.returncode == -9, crashed.stderr.decode()[-2000:]
-    row.refresh_from_db()
-    assert row.status == OutboxEvent.Status.PENDING  # produced, but never marked
+    assert OutboxEvent.objects.get(id=row.id).status == OutboxEvent.Status.PENDING  # produced, but never marked
 
     assert relay_until_empty() == 1  # the restarted relay sends it again
     event_id = str(row.event_id)
@@ -88,3 +88,38 @@ def test_two_relays_at_once_deliver_every_event_in_aggregate_order(unique, subpr
     assert seen_ids == wanted, f"{len(wanted - seen_ids)} events lost"
     for ping in pings:
         assert seen_by_aggregate[ping] == list(range(1, per_aggregate + 1)), f"{ping} out of order"
+
+
+def test_a_broker_outage_is_never_final_and_later_events_never_overtake(unique, settings, monkeypatch):
+    """Kafka unreachable for longer than OUTBOX_MAX_ATTEMPTS batches: rows stay pending (no FAILED),
+    then the relay ships them in their aggregate's order once the broker is back."""
+    from confluent_kafka import Producer
+
+    from nexuscart import relay as relay_module
+
+    ping = unique("outage")
+    with transaction.atomic():
+        first = publish(PingHappened(ping_id=ping, note="first"))
+        second = publish(PingHappened(ping_id=ping, note="second"))
+    settings.OUTBOX_MAX_ATTEMPTS = 2
+    with socket.socket() as closed:  # a port nothing listens on: every delivery times out
+        closed.bind(("127.0.0.1", 0))
+        dead = f"127.0.0.1:{closed.getsockname()[1]}"
+    unreachable = Producer({"bootstrap.servers": dead, "message.timeout.ms": 300, "enable.idempotence": True})
+    monkeypatch.setattr(relay_module, "producer", lambda: unreachable)
+    for _ in range(settings.OUTBOX_MAX_ATTEMPTS + 2):
+        result = relay_module.relay_batch(flush_timeout=3)
+        assert (result.claimed, result.sent) == (2, 0)
+    rows = {r.id: r for r in OutboxEvent.objects.filter(id__in=[first.id, second.id])}
+    assert {r.status for r in rows.values()} == {OutboxEvent.Status.PENDING}
+    assert {r.attempts for r in rows.values()} == {settings.OUTBOX_MAX_ATTEMPTS + 2}
+    assert all(r.last_error for r in rows.values())
+
+    monkeypatch.undo()  # the broker is back
+    assert relay_until_empty() == 2
+
+    def mine(messages) -> list[dict]:
+        return [e for e in envelopes(messages) if e["aggregate_id"] == ping]
+
+    received = mine(read_topic(_topic(), until=lambda ms: len(mine(ms)) >= 2))
+    assert [(e["sequence"], e["payload"]["note"]) for e in received] == [(1, "first"), (2, "second")]

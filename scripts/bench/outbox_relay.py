@@ -1,4 +1,4 @@
-"""See scripts/bench/outbox_relay. Uses the local database with its own Kafka topic prefix."""
+"""See scripts/bench/outbox_relay. Its own database (DATABASE_URL, set by the script) and Kafka topic prefix."""
 
 import os
 import subprocess
@@ -23,7 +23,7 @@ from django.db import transaction  # noqa: E402
 from nexuscart import kafka  # noqa: E402
 from nexuscart.events import DomainEvent  # noqa: E402
 from nexuscart.models import AggregateSequence, OutboxEvent  # noqa: E402
-from nexuscart.outbox import publish  # noqa: E402
+from nexuscart.outbox import publish, publish_many  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -38,11 +38,21 @@ class BenchEvent(DomainEvent):
 
 
 def seed(count: int, run: str) -> float:
+    """publish() one event at a time, 1000 per transaction; events/s."""
     started = time.perf_counter()
     for start in range(0, count, 1000):
         with transaction.atomic():
             for n in range(start, min(count, start + 1000)):
                 publish(BenchEvent(key=f"{run}-{n % 500}", n=n))
+    return count / (time.perf_counter() - started)
+
+
+def seed_many(count: int, run: str, batch: int = 1000) -> float:
+    """publish_many(), one statement and one transaction per `batch` events; events/s."""
+    started = time.perf_counter()
+    for start in range(0, count, batch):
+        with transaction.atomic():
+            publish_many([BenchEvent(key=f"{run}-{n % 500}", n=n) for n in range(start, min(count, start + batch))])
     return count / (time.perf_counter() - started)
 
 
@@ -62,7 +72,7 @@ def wait_on_kafka(topic: str, count: int, timeout: float = 300) -> None:
 
 def relay_rate(count: int, relays: int) -> float:
     """Seed `count` events, then time `relays` relay processes until every row is acknowledged by Kafka."""
-    seed(count, uuid.uuid4().hex[:6])
+    seed_many(count, uuid.uuid4().hex[:6])
     started = time.perf_counter()
     procs = [
         subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "relay_outbox"], stdout=subprocess.DEVNULL)
@@ -71,6 +81,30 @@ def relay_rate(count: int, relays: int) -> float:
     for proc in procs:
         proc.wait(timeout=300)
     return count / (time.perf_counter() - started)
+
+
+def end_to_end(count: int, timeout: float = 300) -> tuple[float, float]:
+    """A relay (--loop) running while this process commits `count` events with publish_many; from the
+    first commit's start to the last row acknowledged by Kafka (marked sent). (events/s, writer events/s)."""
+    relay = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "relay_outbox", "--loop", "--interval", "0.01"],
+        stdout=subprocess.DEVNULL,
+    )
+    time.sleep(3)  # Django start-up and the Kafka connection, not part of the figure
+    first = OutboxEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    started = time.perf_counter()
+    write_rate = seed_many(count, uuid.uuid4().hex[:6])
+    deadline = time.monotonic() + timeout
+    pending = OutboxEvent.objects.filter(id__gt=first, status=OutboxEvent.Status.PENDING)
+    while pending.exists():
+        if time.monotonic() > deadline:
+            relay.terminate()
+            raise SystemExit(f"end to end: rows still pending after {timeout}s")
+        time.sleep(0.01)
+    elapsed = time.perf_counter() - started
+    relay.terminate()
+    relay.wait(timeout=30)
+    return count / elapsed, write_rate
 
 
 def naive(count: int) -> float:
@@ -88,21 +122,29 @@ def naive(count: int) -> float:
 def main() -> None:
     count = int(sys.argv[1])
     kafka.ensure_topics([kafka.topic_for_context("bench")])
-    publish_rate = seed(count, "warmup")
+    publish_rate = seed(min(count, 5000), "warmup")
+    many_rate = seed_many(count, "warmup-many")
     OutboxEvent.objects.filter(aggregate_type="bench").update(status=OutboxEvent.Status.SENT)
     one, two = relay_rate(count, 1), relay_rate(count, 2)
-    wait_on_kafka(kafka.topic_for_context("bench"), 2 * count)  # every relayed event is really there
+    e2e, e2e_writer = end_to_end(count)
+    wait_on_kafka(kafka.topic_for_context("bench"), 3 * count)  # every relayed event is really there
     naive_rate = naive(min(count, 2000))
     OutboxEvent.objects.filter(aggregate_type="bench").delete()
     AggregateSequence.objects.filter(aggregate_type="bench").delete()
 
     print(f"events per variant: {count} over 500 aggregates; {os.cpu_count()} cores; Kafka acks=all, idempotent")
     print(f"publish() into the outbox:            {publish_rate:8.0f} events/s (1000 per transaction)")
+    print(f"publish_many() into the outbox:       {many_rate:8.0f} events/s (1000 per statement)")
     print(f"relay, 1 process, DB -> Kafka acked:  {one:8.0f} events/s")
     print(f"relay, 2 processes at once:           {two:8.0f} events/s")
+    print(f"end to end, publish_many + 1 relay:   {e2e:8.0f} events/s (writer alone {e2e_writer:.0f}/s meanwhile)")
     print(f"naive baseline, produce+wait each:    {naive_rate:8.0f} events/s")
+    print(f"load after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     print(f"reproduce: scripts/bench/outbox_relay {count}")
-    print(f"relay: {one:.0f}/s | 2 relays: {two:.0f}/s | naive: {naive_rate:.0f}/s | vs naive: {one / naive_rate:.1f}x")
+    print(
+        f"relay: {one:.0f}/s | 2 relays: {two:.0f}/s | naive: {naive_rate:.0f}/s | vs naive: {one / naive_rate:.1f}x"
+        f" | end to end: {e2e:.0f}/s"
+    )
 
 
 if __name__ == "__main__":
