@@ -37,7 +37,7 @@ ROUTES_CONF = ROOT / "docker" / "nginx" / "routes.conf"
 WEB_SERVERS = ("gunicorn", "granian-wsgi", "granian-asgi", "uvicorn")
 HOT_SERVERS = ("uvicorn", "granian-asgi")
 DEFAULT_WEB_SERVER = "gunicorn"
-DEFAULT_HOT_SERVER = "uvicorn"
+DEFAULT_HOT_SERVER = "granian-asgi"
 # The edge keeps idle upstream connections for 5 s; every app server keeps them longer (10 s), so
 # nginx never reuses a connection the server has just closed (a POST on one would be a 502).
 UPSTREAM_IDLE_S = 5
@@ -204,6 +204,17 @@ http {{
             "",
             "[supervisorctl]",
             f"serverurl=unix://{self.socket}",
+        ]
+        # Kills the process group a dead program left behind (orphaned workers): config/reaper.py.
+        lines += [
+            "",
+            "[eventlistener:reaper]",
+            f"command={shlex.join([sys.executable, '-m', 'config.reaper'])}",
+            f"directory={ROOT}",
+            "events=PROCESS_STATE_EXITED",
+            "priority=1",
+            "autorestart=true",
+            f"stderr_logfile={self.log_dir / 'reaper.log'}",
         ]
         for name, command in self.programs().items():
             lines += [

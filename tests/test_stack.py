@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -71,13 +73,40 @@ def test_the_edge_appends_the_peer_it_saw_to_x_forwarded_for(subprocess_env, db)
     assert len(headers["x-request-id"]) == 32
 
 
-def test_supervision_restarts_a_killed_app_server_and_the_shop_keeps_answering(real_stack):
-    stack = real_stack()
-    old = stack.kill("web", signal.SIGKILL)  # the gunicorn master, workers and all (killasgroup on restart)
-    new = stack.wait_restarted("web", old)
-    assert new != old
+def test_supervision_restarts_killed_processes_and_the_shop_keeps_answering(real_stack):
+    """scripts/run's supervision: SIGKILL the flash-sale worker, a gunicorn worker, the hot server."""
+    stack = real_stack(programs=("web", "hot", "edge", "flashsale-worker"))
+
+    worker = stack.kill("flashsale-worker")
+    assert stack.wait_restarted("flashsale-worker", worker) != worker
+
+    # A gunicorn worker: its master forks a new one, supervisord sees nothing die.
+    master = stack.pid("web")
+    children = {int(p) for p in Path(f"/proc/{master}/task/{master}/children").read_text().split()}
+    os.kill(min(children), signal.SIGKILL)
+    assert stack.pid("web") == master
+
+    hot = stack.kill("hot")  # the hot server's main process; supervisord starts a new one
+    assert stack.wait_restarted("hot", hot) != hot
+
     deadline = time.monotonic() + 30
-    while stack.get("/healthz").status_code != 200:
-        assert time.monotonic() < deadline, stack.logs()
+    while True:
+        health = stack.get("/healthz").status_code
+        hot_status = stack.get("/api/v1/flash-sales/reservations/1").status_code
+        if (health, hot_status) == (200, 401):
+            break
+        assert time.monotonic() < deadline, (health, hot_status, stack.logs())
         time.sleep(0.2)
-    assert "exited: web (terminated by SIGKILL; not expected)" in stack.log("supervisord")
+    log = stack.log("supervisord")
+    assert "exited: flashsale-worker (terminated by SIGKILL; not expected)" in log
+    assert "exited: hot (terminated by SIGKILL; not expected)" in log
+    # The dead hot server's workers were reaped (config/reaper.py), not left serving without a master.
+    assert f"(pid {hot}) left processes behind" in stack.log("reaper")
+    assert not [p for p in Path("/proc").iterdir() if p.name.isdigit() and _pgid(int(p.name)) == hot]
+
+
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
