@@ -19,6 +19,7 @@ choice in README.md, "Serving"). `WEB_SERVER` / `HOT_SERVER` pick another candid
 measurement; the default is the measured choice.
 
     python -m config.topology --out DIR --edge-port 8000 [--consumers user,order] [--only edge,web,hot]
+    python -m config.topology serve web|hot --host 0.0.0.0 --port 8000   (containers: docker/, Helm)
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ SERVER_IDLE_S = 10
 BACKGROUND = ("worker", "relay", "beat", "flashsale-worker")
 
 
-def server_command(kind: str, app: str, port: int, workers: int, threads: int) -> list[str]:
-    """The command line of one app server candidate, bound to 127.0.0.1:port.
+def server_command(kind: str, app: str, port: int, workers: int, threads: int, host: str = "127.0.0.1") -> list[str]:
+    """The command line of one app server candidate, bound to host:port (loopback unless a container).
 
     `app` is "wsgi" or "asgi" (config.wsgi / config.asgi). No server rewrites the client address
     from X-Forwarded-For: nexuscart.client_ip is the only reader of that header (TRUSTED_PROXIES).
@@ -56,14 +57,14 @@ def server_command(kind: str, app: str, port: int, workers: int, threads: int) -
     target = f"config.{app}:application"
     if kind == "gunicorn":
         return [
-            py, "-m", "gunicorn", target, "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread",
+            py, "-m", "gunicorn", target, "--bind", f"{host}:{port}", "--worker-class", "gthread",
             "--workers", str(workers), "--threads", str(threads), "--keep-alive", str(SERVER_IDLE_S),
             "--graceful-timeout", "10", "--timeout", "60", "--no-control-socket",
         ]  # fmt: skip
     if kind in ("granian-wsgi", "granian-asgi"):
         interface = kind.split("-", 1)[1]
         command = [
-            py, "-m", "granian", "--interface", interface, target, "--host", "127.0.0.1", "--port", str(port),
+            py, "-m", "granian", "--interface", interface, target, "--host", host, "--port", str(port),
             "--workers", str(workers), "--no-ws", "--log-level", "warning", "--http1-keep-alive",
             "--workers-kill-timeout", "10",
         ]  # fmt: skip
@@ -72,7 +73,7 @@ def server_command(kind: str, app: str, port: int, workers: int, threads: int) -
         return command
     if kind == "uvicorn":
         return [
-            py, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+            py, "-m", "uvicorn", target, "--host", host, "--port", str(port), "--workers", str(workers),
             "--no-access-log", "--no-proxy-headers", "--no-server-header", "--log-level", "warning",
             "--timeout-keep-alive", str(SERVER_IDLE_S), "--timeout-graceful-shutdown", "10",
         ]  # fmt: skip
@@ -255,7 +256,29 @@ http {{
         return conf
 
 
+def serve(argv: list[str]) -> None:
+    """`serve web|hot`: exec the server of that role with the flags scripts/run uses (containers)."""
+    parser = argparse.ArgumentParser(prog="python -m config.topology serve")
+    parser.add_argument("role", choices=("web", "hot"))
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "8")))
+    args = parser.parse_args(argv)
+    if args.role == "web":
+        kind = os.environ.get("WEB_SERVER", DEFAULT_WEB_SERVER)
+        app = "wsgi" if kind in ("gunicorn", "granian-wsgi") else "asgi"
+    else:
+        kind, app = os.environ.get("HOT_SERVER", DEFAULT_HOT_SERVER), "asgi"
+    command = server_command(kind, app, args.port, args.workers, args.threads, host=args.host)
+    os.execv(command[0], command)  # noqa: S606 (our own fixed command line, no shell)
+
+
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["serve"]:
+        serve(argv[1:])
+        return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--log-dir", type=Path)
