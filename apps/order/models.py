@@ -42,6 +42,10 @@ class Order(ConcurrentTransitionMixin, models.Model):
     flash_sale_reservation_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     payment_reference = models.CharField(max_length=200, blank=True, default="")
     refunded_total = models.BigIntegerField(default=0)
+    # What was charged for delivery and sales tax at checkout (minor units), and how it ships.
+    shipping = models.BigIntegerField(default=0)
+    tax = models.BigIntegerField(default=0)
+    shipping_method = models.CharField(max_length=32, blank=True, default="")
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
     paid_at = models.DateTimeField(null=True, blank=True)
@@ -162,3 +166,40 @@ class CartItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku} x{self.quantity}"
+
+
+class ShippingMethod(models.Model):
+    """A delivery option offered at checkout; staff edit prices in the admin."""
+
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=100)
+    price = models.BigIntegerField(help_text="Minor units (cents).")
+    free_over = models.BigIntegerField(
+        null=True, blank=True, help_text="Free when the goods (after discounts) reach this amount, in cents."
+    )
+    days = models.CharField(max_length=40, blank=True, help_text='Shown to shoppers, e.g. "3-5 business days".')
+    is_active = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ("position", "price", "code")
+        constraints = [models.CheckConstraint(condition=models.Q(price__gte=0), name="shipping_price_not_negative")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SalesTaxRate(models.Model):
+    """US sales tax by destination state (percent of the goods after discounts); staff keep it current."""
+
+    state = models.CharField(max_length=2, unique=True)
+    rate = models.DecimalField(max_digits=6, decimal_places=4, help_text="Percent, e.g. 7.2500 for 7.25 %.")
+
+    class Meta:
+        ordering = ("state",)
+        constraints = [
+            models.CheckConstraint(condition=models.Q(rate__gte=0, rate__lte=25), name="sales_tax_rate_in_range")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.state} {self.rate}%"

@@ -54,6 +54,9 @@ class OrderSnapshot:
     refunded_total: int = 0
     payment_reference: str = ""
     shipping_address: dict | None = None
+    shipping: int = 0
+    tax: int = 0
+    shipping_method: str = ""
     history: tuple[OrderTransitionSnapshot, ...] = ()
 
 
@@ -81,6 +84,9 @@ def _snapshot(order: Order, lines: list[OrderLine], history: list[OrderTransitio
         refunded_total=order.refunded_total,
         payment_reference=order.payment_reference,
         shipping_address=order.shipping_address or None,
+        shipping=order.shipping,
+        tax=order.tax,
+        shipping_method=order.shipping_method,
         history=tuple(
             OrderTransitionSnapshot(t.from_status, t.to_status, t.actor, t.reason, t.at) for t in history or []
         ),
@@ -177,6 +183,9 @@ def order_as_dict(order: OrderSnapshot, *, with_history: bool = True) -> dict[st
         ],
         "subtotal": order.subtotal,
         "discount": order.discount,
+        "shipping": order.shipping,
+        "tax": order.tax,
+        "shipping_method": order.shipping_method or None,
         "total": order.total,
         "currency": order.currency,
         "coupon_code": order.coupon_code,
@@ -223,6 +232,7 @@ class Reconciliation:
     reservations: int
     orders: int
     differences: tuple[str, ...]
+    returned_after_end: int = 0  # released after the sale ended: back to inventory, not in `remaining`
 
     @property
     def accounted(self) -> int:
@@ -232,6 +242,7 @@ class Reconciliation:
             + self.pending_units
             + self.cancelled_unreleased_units
             + self.returned
+            + self.returned_after_end
         )
 
     @property
@@ -260,11 +271,13 @@ def _orders_by_reservation(reservation_ids: list[str]) -> dict[str, tuple[Order,
 
 
 def flash_sale_reconcile(*, campaign_id: int) -> Reconciliation | None:
-    """Prove initial = remaining + live orders + pending + returned, and list every difference found.
+    """Prove initial = remaining + live orders + pending + returned (at the end and after it), and list
+    every difference found.
 
     Units given back on sale after a cancellation (or a dead-lettered reservation) are in
-    `remaining` again; they are counted (released_units) and each is checked against its release row
-    and, when it had one, its cancelled order.
+    `remaining` again; units given back after the sale ended went to inventory (returned_after_end).
+    Both are counted (released_units) and each is checked against its release row and, when it
+    had one, its cancelled order.
     """
     books = promotion_selectors.flash_sale_books(campaign_id=campaign_id)
     if books is None:
@@ -285,7 +298,7 @@ def flash_sale_reconcile(*, campaign_id: int) -> Reconciliation | None:
         differences.append(f"Redis took {meta['returned']} units off sale but the campaign records no return")
         returned = int(meta["returned"])
     release_rows = books.release_rows
-    live = pending = cancelled_unreleased = released_units = orders = 0
+    live = pending = cancelled_unreleased = released_units = orders = after_end = 0
     held_by_user: dict[int, int] = {}
     by_reservation = _orders_by_reservation([r.reservation_id for r in books.reservations])
     cancelled = OrderStatus.CANCELLED
@@ -297,6 +310,8 @@ def flash_sale_reconcile(*, campaign_id: int) -> Reconciliation | None:
             row = release_rows.get(rid)
             if row is None:
                 differences.append(f"reservation {rid}: given back in Redis but no release row in PostgreSQL")
+            elif row.returned_to_inventory:
+                after_end += row.quantity
             if order is None and row is not None and row.order_id is None:
                 continue  # dead-lettered before any order existed
             if order is None or order.status != cancelled:
@@ -351,6 +366,7 @@ def flash_sale_reconcile(*, campaign_id: int) -> Reconciliation | None:
         reservations=len(books.reservations),
         orders=orders,
         differences=tuple(differences),
+        returned_after_end=after_end,
     )
     if report.accounted != report.initial:
         differences.insert(

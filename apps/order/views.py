@@ -161,7 +161,11 @@ def checkout_page(request: HttpRequest) -> HttpResponse:
             # The coupon the cart shows is the coupon the order gets: never charge the full price
             # after the shopper saw the discount.
             order = services.order_create(
-                user_id=request.user.id, lines=None, shipping_address_id=address_id, coupon_code=cart.coupon_code
+                user_id=request.user.id,
+                lines=None,
+                shipping_address_id=address_id,
+                coupon_code=cart.coupon_code,
+                shipping_method=request.POST.get("shipping_method") or _default_method(),
             )
         except ApplicationError as exc:
             messages.error(request, exc.detail)
@@ -169,11 +173,53 @@ def checkout_page(request: HttpRequest) -> HttpResponse:
         if cart.coupon_code:
             _coupon_forget(request)
         return redirect(reverse("order:order-detail", args=[order.id]) + "?placed=1")
+    options = services.shipping_options()
+    chosen_address = _chosen(addresses, request.GET.get("address"))
+    method = request.GET.get("method") or (options[0].code if options else "")
+    if method not in {o.code for o in options}:
+        method = options[0].code if options else ""
+    totals = _checkout_totals(cart, method, chosen_address)
     return render(
         request,
         "order/checkout.html",
-        {"cart": cart, "addresses": addresses},
+        {
+            "cart": cart,
+            "addresses": addresses,
+            "chosen_address_id": chosen_address.id if chosen_address else None,
+            "options": [(o, o.price_for(cart.total)) for o in options],
+            "method": method,
+            "totals": totals,
+        },
     )
+
+
+def _default_method() -> str | None:
+    options = services.shipping_options()
+    return options[0].code if options else None
+
+
+def _chosen(addresses: list, raw: str | None):
+    wanted = next((a for a in addresses if str(a.id) == (raw or "")), None)
+    return wanted or next((a for a in addresses if a.is_default_shipping), addresses[0] if addresses else None)
+
+
+def _checkout_totals(cart, method: str, address) -> dict:
+    """The summary the shopper sees before placing the order: the same quote order_create charges."""
+    quote = (
+        services.shipping_quote(method=method, goods=cart.total, state=address.state) if method and address else None
+    )
+    shipping, tax = (quote.shipping, quote.tax) if quote else (0, 0)
+    return {
+        "subtotal": cart.subtotal,
+        "discount": cart.discount,
+        "coupon_code": cart.coupon_code,
+        "shipping": shipping,
+        "shipping_method_name": quote.method_name if quote else "",
+        "tax": tax,
+        "tax_rate": quote.tax_rate if quote else None,
+        "tax_state": address.state if address else "",
+        "total": cart.total + shipping + tax,
+    }
 
 
 @login_required

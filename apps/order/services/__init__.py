@@ -26,7 +26,14 @@ from apps.order.services.flash_sale import FlashSaleOrderInput, flash_sale_order
 from apps.order.services.flash_sale_worker import ReservationWorker
 from apps.order.services.late_payment import STOCK_RELEASED, order_mark_paid_holding_stock
 from apps.order.services.reconcile import ReservationDifference, order_reservations_reconcile
-from apps.order.services.shipping import order_has_shipping_address, order_shipping_address_set
+from apps.order.services.shipping import (
+    ShippingOption,
+    ShippingQuote,
+    order_has_shipping_address,
+    order_shipping_address_set,
+    shipping_options,
+    shipping_quote,
+)
 from apps.order.services.transitions import (
     order_cancel,
     order_cancel_unpaid_expired,
@@ -46,6 +53,8 @@ __all__ = [
     "OrderLineInput",
     "ReservationDifference",
     "ReservationWorker",
+    "ShippingOption",
+    "ShippingQuote",
     "cart_clear",
     "cart_item_remove",
     "cart_item_set",
@@ -66,4 +75,6 @@ __all__ = [
     "order_reservations_reconcile",
     "order_ship",
     "order_shipping_address_set",
+    "shipping_options",
+    "shipping_quote",
 ]

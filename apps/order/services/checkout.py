@@ -30,8 +30,10 @@ from apps.order.services.common import (
     skus_for_sale,
 )
 from apps.order.services.pricing import discount_quote
+from apps.order.services.shipping import shipping_quote
 from apps.promotion import services as promotion_services
 from apps.user import selectors as user_selectors
+from nexuscart.observability import metrics
 from nexuscart.snowflake import next_id
 
 
@@ -48,10 +50,19 @@ class CheckoutPlan:
     subtotal: int
     discount: int
     coupon_code: str | None
+    # Delivery and sales tax (services/shipping.py); zero when no shipping method was chosen.
+    shipping_method: str = ""
+    shipping: int = 0
+    tax: int = 0
 
 
 def checkout_plan(
-    *, user_id: int, lines: list[OrderLineInput] | None, shipping_address_id: int, coupon_code: str | None
+    *,
+    user_id: int,
+    lines: list[OrderLineInput] | None,
+    shipping_address_id: int,
+    coupon_code: str | None,
+    shipping_method: str | None = None,
 ) -> CheckoutPlan:
     from_cart = lines is None
     if lines is None:
@@ -68,6 +79,12 @@ def checkout_plan(
         raise BadRequest("All lines of one order must share a currency.", code="mixed_currency")
     subtotal = sum(skus[s].price * q for s, q in quantities.items())
     quote = discount_quote(user_id, [(skus[s], q) for s, q in quantities.items()], coupon_code)
+    discount = min(subtotal, quote.discount)
+    delivery = (
+        shipping_quote(method=shipping_method, goods=subtotal - discount, state=address.state)
+        if shipping_method
+        else None
+    )
     return CheckoutPlan(
         user_id=user_id,
         from_cart=from_cart,
@@ -76,8 +93,11 @@ def checkout_plan(
         address=address,
         currency=currencies.pop(),
         subtotal=subtotal,
-        discount=min(subtotal, quote.discount),
+        discount=discount,
         coupon_code=quote.coupon_code,
+        shipping_method=delivery.method if delivery else "",
+        shipping=delivery.shipping if delivery else 0,
+        tax=delivery.tax if delivery else 0,
     )
 
 
@@ -89,7 +109,10 @@ def checkout_write_order(plan: CheckoutPlan, *, actor: str, now: datetime) -> tu
         status=OrderStatus.CREATED,
         subtotal=plan.subtotal,
         discount=plan.discount,
-        total=plan.subtotal - plan.discount,
+        total=plan.subtotal - plan.discount + plan.shipping + plan.tax,
+        shipping=plan.shipping,
+        tax=plan.tax,
+        shipping_method=plan.shipping_method,
         currency=plan.currency,
         coupon_code=plan.coupon_code,
         shipping_address_id=plan.address.id,
@@ -123,6 +146,7 @@ def checkout_write_order(plan: CheckoutPlan, *, actor: str, now: datetime) -> tu
 def checkout_finish(plan: CheckoutPlan, order: Order, order_lines: list[OrderLine], *, actor: str) -> OrderSnapshot:
     """OrderCreated to the outbox, the cart emptied, and the snapshot built from what was written."""
     publish_created(order, order_lines)
+    metrics.inc_on_commit(metrics.ORDERS_CREATED, channel="checkout")
     if plan.from_cart:
         cart_clear(user_id=plan.user_id)
     # Built from what we just wrote (no re-read): this is the checkout's hot path.
@@ -143,6 +167,9 @@ def checkout_finish(plan: CheckoutPlan, order: Order, order_lines: list[OrderLin
         flash_sale_reservation_id=None,
         coupon_code=order.coupon_code,
         shipping_address=order.shipping_address,
+        shipping=order.shipping,
+        tax=order.tax,
+        shipping_method=order.shipping_method,
         history=(OrderTransitionSnapshot("", order.status, actor, "checkout", order.created_at),),
     )
 
@@ -155,9 +182,19 @@ def order_create(
     shipping_address_id: int,
     coupon_code: str | None = None,
     actor: str | None = None,
+    shipping_method: str | None = None,
 ) -> OrderSnapshot:
-    """Checkout: all or nothing. `lines=None` checks out the user's cart (and empties it)."""
-    plan = checkout_plan(user_id=user_id, lines=lines, shipping_address_id=shipping_address_id, coupon_code=coupon_code)
+    """Checkout: all or nothing. `lines=None` checks out the user's cart (and empties it).
+
+    With a `shipping_method` the order also charges delivery and the destination state's sales tax.
+    """
+    plan = checkout_plan(
+        user_id=user_id,
+        lines=lines,
+        shipping_address_id=shipping_address_id,
+        coupon_code=coupon_code,
+        shipping_method=shipping_method,
+    )
     actor = actor or f"user:{user_id}"
     order, order_lines = checkout_write_order(plan, actor=actor, now=timezone.now())
     # Stock last: the hot stock rows stay locked only for the rest of this short transaction.

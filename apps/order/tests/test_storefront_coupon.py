@@ -37,11 +37,14 @@ def test_a_coupon_typed_in_lower_case_in_the_cart_is_charged_at_checkout(client,
     assert f'id="coupon-applied">{code}<' in cart
     assert "&minus;$4.00" in cart
     checkout = client.get("/checkout/").content.decode()
-    assert "$36.00" in checkout
-    response = client.post("/checkout/", {"shipping_address_id": address_id})
+    assert "&minus;$4.00" in checkout
+    # Goods $36.00 after the coupon, Standard delivery $5.99, Illinois tax 6.25 % of $36.00 = $2.25.
+    assert 'id="t-total">$44.24' in checkout
+    response = client.post("/checkout/", {"shipping_address_id": address_id, "shipping_method": "standard"})
     assert response.status_code == 302
     order = selectors.order_list(user_id=shopper.id).results[0]
-    assert (order.subtotal, order.discount, order.total, order.coupon_code) == (4000, 400, 3600, code)
+    assert (order.subtotal, order.discount, order.coupon_code) == (4000, 400, code)
+    assert (order.shipping, order.tax, order.total) == (599, 225, 4424)
     assert "coupon-applied" not in client.get("/cart/").content.decode()  # used up with the order
 
 
@@ -52,7 +55,7 @@ def test_a_coupon_applied_through_the_api_is_honoured_by_the_web_checkout(client
     promotion_services.cart_coupon_set(user_id=shopper.id, code=code)  # what POST /api/v1/cart/coupon keeps
     client.post("/checkout/", {"shipping_address_id": address_for(shopper.id)})
     order = selectors.order_list(user_id=shopper.id).results[0]
-    assert order.total == 4000
+    assert order.total - order.shipping - order.tax == 4000  # the goods at 20 % off
     assert order.coupon_code == code
 
 
