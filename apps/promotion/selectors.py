@@ -159,6 +159,7 @@ class ReleaseRow:
     reservation_id: str
     order_id: int | None
     quantity: int
+    returned_to_inventory: bool = False  # given back after the sale's end: to inventory, not on sale
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,7 @@ def flash_sale_books(*, campaign_id: int) -> FlashSaleBooks | None:
         remaining=flashsale.remaining(client, campaign_id),
         released_ids=frozenset(flashsale.released_ids(client, campaign_id)),
         release_rows={
-            r.reservation_id: ReleaseRow(r.reservation_id, r.order_id, r.quantity)
+            r.reservation_id: ReleaseRow(r.reservation_id, r.order_id, r.quantity, r.returned_to_inventory)
             for r in FlashSaleRelease.objects.filter(campaign_id=campaign_id)
         },
         reservations=tuple(flashsale.reservations_all(client, campaign_id)),

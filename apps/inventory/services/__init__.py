@@ -19,6 +19,7 @@ from apps.inventory.selectors import (
 from apps.inventory.services.campaigns import (
     stock_allocate_for_campaign,
     stock_confirm_campaign_units,
+    stock_return_campaign_units,
     stock_return_from_campaign,
 )
 from apps.inventory.services.levels import availability_cache_refresh
@@ -55,6 +56,7 @@ __all__ = [
     "stock_level_get",
     "stock_release",
     "stock_reserve",
+    "stock_return_campaign_units",
     "stock_return_from_campaign",
     "warehouse_ensure",
 ]

@@ -116,3 +116,25 @@ def stock_confirm_campaign_units(*, campaign_id: int, sku: str, quantity: int, r
     CampaignAllocation.objects.filter(campaign_id=campaign_id, sku=sku).update(sold=F("sold") + taken)
     stock_changed([sku], kind=LedgerEntry.Kind.CONFIRM, reference=reference)
     return taken
+
+
+@transaction.atomic
+def stock_return_campaign_units(*, campaign_id: int, sku: str, quantity: int, reference: str, actor: str) -> int:
+    """Units of a finished sale given back after its end (an order cancelled late): back to general
+    stock, not to the sale. Once per reference (later calls return 0). Returns units returned."""
+    if LedgerEntry.objects.filter(reference=reference, kind=LedgerEntry.Kind.CAMPAIGN_RETURN, sku=sku).exists():
+        return 0
+    returned = _take_from_campaign(
+        campaign_id,
+        sku,
+        max(0, quantity),
+        ship=False,
+        actor=actor,
+        reason=f"flash sale {campaign_id}: given back after its end",
+        reference=reference,
+        kind=LedgerEntry.Kind.CAMPAIGN_RETURN,
+    )
+    if returned:
+        CampaignAllocation.objects.filter(campaign_id=campaign_id, sku=sku).update(returned=F("returned") + returned)
+        stock_changed([sku], kind=LedgerEntry.Kind.CAMPAIGN_RETURN, reference=reference)
+    return returned

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import psycopg
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -18,7 +19,7 @@ from apps.order.models import OrderStatus
 from apps.order.selectors import OrderSnapshot, order_get
 from apps.order.services.common import line_name, validate_quantity
 from nexuscart.errors import Conflict
-from nexuscart.outbox import publish
+from nexuscart.outbox import publish_many
 from nexuscart.snowflake import next_id
 
 FLASH_SALE_ACTOR = "system:flash-sale"
@@ -60,7 +61,7 @@ def flash_sale_orders_create(
     """The batch order writer: one AWAITING_PAYMENT order per reservation, all in ONE transaction.
 
     Orders, lines, history rows and OrderCreated events are written with multi-row INSERTs
-    (a handful of statements for the whole batch, not a handful per order). Idempotent by
+    and the outbox's publish_many (six statements for the whole batch, not a handful per order). Idempotent by
     reservation id: a reservation already ordered (an earlier batch that committed but was not
     acknowledged, a replay) keeps its first order and gets nothing new. Returns reservation id ->
     order id for every reservation of the batch. Any invalid reservation fails the whole batch
@@ -74,7 +75,11 @@ def flash_sale_orders_create(
         return {}
     items = list(wanted.values())
     new_ids = [next_id() for _ in items]
-    with connection.cursor() as cursor:
+    connection.ensure_connection()
+    # A server-side-binding cursor on the same connection (so the same transaction): the batch's
+    # 500-element arrays travel as parameters instead of being quoted into the SQL text in Python,
+    # as Django's client-side-binding cursors do (a third of a batch's time).
+    with psycopg.Cursor(connection.connection) as cursor:
         # Blocks on a concurrent claim of the same ids until that transaction ends, then skips them.
         cursor.execute(
             _CLAIM_SQL,
@@ -134,8 +139,7 @@ def flash_sale_orders_create(
         )
         for item, order_id in zip(fresh, order_ids, strict=True)
     ]
-    for event in created:
-        publish(event)
+    publish_many(created)  # one statement for the whole batch
     return orders
 
 

@@ -20,6 +20,7 @@ from apps.promotion.models import (
 )
 from apps.promotion.selectors import CampaignSnapshot, campaign_get
 from nexuscart.errors import ApplicationError, Conflict, NotFound, Unprocessable
+from nexuscart.redis_scripts import RedisScript
 
 logger = logging.getLogger(__name__)
 
@@ -153,18 +154,47 @@ def flash_sale_tick(*, now: datetime | None = None) -> dict[str, int]:
     return done
 
 
+# After the end, a released unit goes back to inventory, not to the finished sale's Redis stock
+# (where nobody could buy it and finish would never count it): the give-back minus the INCRBY.
+_RELEASE_AFTER_END = RedisScript(
+    "release_after_end",
+    """#!lua
+-- KEYS: 1 users  2 reservations  3 released set;  ARGV: 1 reservation id  2 order id
+-- Reply: units given back; 0 when already given back; -1 when the reservation is unknown here.
+if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 1 then
+    return 0
+end
+local rec = redis.call('HGET', KEYS[2], ARGV[1])
+if not rec then
+    return -1
+end
+local status, user, qty = string.match(rec, '^([^|]*)|([^|]*)|([^|]*)|')
+qty = tonumber(qty)
+redis.call('HINCRBY', KEYS[1], user, -qty)
+redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], 'cancelled|' .. user .. '|' .. qty .. '|' .. ARGV[2])
+return qty
+""",
+)
+
+
 def flash_sale_reservation_release(
     *, campaign_id: int, reservation_id: str, order_id: int | None, user_id: int, reason: str = "order cancelled"
 ) -> int:
-    """Give a reservation's unit and the user's quota back on sale, exactly once. Units given back.
+    """Give a reservation's unit and the user's quota back, exactly once. Units given back.
 
     For a cancelled order (order_id) or a reservation that never became one (order_id None,
-    dead-lettered). Runs inside the caller's transaction (the consumer's inbox one). The Redis
-    script keeps its own marker per reservation, so a redelivery after a rollback here cannot
-    give the unit back twice either. `reason` is what the reservation's status shows.
+    dead-lettered). While the sale runs the unit goes back on sale; once it has ended (its unsold
+    units returned), the unit goes back to inventory instead (returned_to_inventory), so it is
+    neither stranded in the finished sale's Redis stock nor uncounted. Runs inside the caller's
+    transaction (the consumer's inbox one); the campaign row lock orders it with the sale's end.
+    The Redis script keeps its own marker per reservation, so a redelivery after a rollback here
+    cannot give the unit back twice either. `reason` is what the reservation's status shows.
     """
     client = flashsale.sync_client()
     with transaction.atomic():
+        campaign = FlashSaleCampaign.objects.select_for_update().filter(pk=campaign_id).first()
+        ended = campaign is not None and campaign.returned_quantity is not None
         try:
             with transaction.atomic():
                 release = FlashSaleRelease.objects.create(
@@ -174,12 +204,21 @@ def flash_sale_reservation_release(
                     user_id=user_id,
                     quantity=0,
                     reason=reason[:200],
+                    returned_to_inventory=ended,
                 )
         except IntegrityError:
             return 0
-        given = flashsale.release(
-            client, campaign_id=campaign_id, reservation_id=reservation_id, order_id=order_id or ""
-        )
+        keys = flashsale.Keys(campaign_id)
+        if ended:
+            given = int(
+                _RELEASE_AFTER_END.run(
+                    client, keys=[keys.users, keys.reservations, keys.released], args=[reservation_id, order_id or ""]
+                )
+            )
+        else:
+            given = flashsale.release(
+                client, campaign_id=campaign_id, reservation_id=reservation_id, order_id=order_id or ""
+            )
         if given < 0:
             logger.error(
                 "flash-sale reservation to give back is not in Redis",
@@ -191,7 +230,15 @@ def flash_sale_reservation_release(
             # Redis gave it back in an earlier try whose transaction rolled back: its record says how much.
             record = flashsale.reservation_record(client, campaign_id, reservation_id)
             given = record.quantity if record else 0
-        client.hset(flashsale.Keys(campaign_id).reasons, reservation_id, reason[:200])
+        if ended and given:
+            inventory_services.stock_return_campaign_units(
+                campaign_id=campaign_id,
+                sku=campaign.sku,
+                quantity=given,
+                reference=f"flash-sale-release:{reservation_id}",
+                actor="flash-sale-release",
+            )
+        client.hset(keys.reasons, reservation_id, reason[:200])
         release.quantity = given
         release.save(update_fields=["quantity"])
         return given

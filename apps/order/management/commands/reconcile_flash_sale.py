@@ -17,7 +17,8 @@ class Command(BaseCommand):
             f"campaign {campaign_id}: initial {report.initial} = remaining {report.remaining}"
             f" + live orders {report.live_order_units} + pending reservations {report.pending_units}"
             f" + cancelled awaiting give-back {report.cancelled_unreleased_units}"
-            f" + returned to inventory {report.returned}  (accounted {report.accounted})"
+            f" + returned to inventory {report.returned}"
+            f" + given back to inventory after the end {report.returned_after_end}  (accounted {report.accounted})"
         )
         self.stdout.write(
             f"reservations {report.reservations}, orders {report.orders}, "
