@@ -9,9 +9,11 @@ class UserConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from apps.user import lockout  # noqa: F401  (connects the failed-login receiver)
+        from apps.user.mfa import install_admin_login
         from apps.user.roles import on_post_migrate
         from nexuscart import jwt_keys
 
         jwt_keys.install()
+        install_admin_login()
         # Staff role groups come back after a flush (test databases) or on a fresh migrate.
         post_migrate.connect(on_post_migrate, sender=self, dispatch_uid="nexuscart-staff-roles")

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
+    "allauth.mfa",  # TOTP for staff; required for the admin in production (apps.user.mfa)
     "allauth.socialaccount.providers.openid_connect",
     "nexuscart",
     "apps.user",
@@ -53,6 +54,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "apps.user.lockout.LoginLockoutMiddleware",
+    "apps.user.mfa.AdminMfaMiddleware",
     # After authentication: the API limit is per user (Bearer token or session), else per address.
     "nexuscart.ratelimit.ApiRateLimitMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -65,3 +65,9 @@ AUTH_THROTTLE_KEY_PREFIX = env("AUTH_THROTTLE_KEY_PREFIX", default="authrl")
 # allauth's own login limits are off: the lockout above is the one mechanism (its signup,
 # password-reset and email limits stay).
 ACCOUNT_RATE_LIMITS = {"login": None, "login_failed": None}
+
+# --- Second factor (allauth.mfa): TOTP with recovery codes; the admin requires it when
+# ADMIN_REQUIRE_MFA is on (production: always) ------------------------------------------------
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", default="NexusCart")
+ADMIN_REQUIRE_MFA = env.bool("ADMIN_REQUIRE_MFA", default=False)
