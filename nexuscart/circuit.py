@@ -23,6 +23,7 @@ protects the provider, it must not become a second outage.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -36,6 +37,7 @@ logger = logging.getLogger(__name__)
 REDIS_TIMEOUT_SECONDS = 0.5
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
+NAMES_KEY = "cb:names"
 
 _NOW_MS = """
 local t = redis.call('TIME')
@@ -149,6 +151,9 @@ class CircuitBreaker:
         self._allow = self.redis.register_script(_ALLOW)
         self._failure = self.redis.register_script(_FAILURE)
         self._success = self.redis.register_script(_SUCCESS)
+        # The names /metrics reports on (nexuscart_circuit_open), whichever process built them.
+        with contextlib.suppress(redis_lib.RedisError):
+            self.redis.sadd(NAMES_KEY, name)
 
     def allow(self) -> None:
         try:
@@ -194,3 +199,14 @@ class CircuitBreaker:
 
     def reset(self) -> None:
         self.redis.delete(*self._keys)
+
+
+def known_breakers() -> dict[str, str]:
+    """Every breaker name any process has built -> its current state (for /metrics)."""
+    client = nc_redis.client(timeout=REDIS_TIMEOUT_SECONDS)
+    names = sorted(n.decode() if isinstance(n, bytes) else n for n in client.smembers(NAMES_KEY))
+    states = {}
+    for name in names:
+        state = client.hget(f"cb:{{{name}}}:state", "state")
+        states[name] = (state.decode() if isinstance(state, bytes) else state) or CLOSED
+    return states

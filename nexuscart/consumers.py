@@ -27,6 +27,7 @@ from django.utils.module_loading import autodiscover_modules
 from nexuscart import kafka
 from nexuscart.events import Envelope
 from nexuscart.models import ConsumerWatermark, DeadLetter
+from nexuscart.observability import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -213,6 +214,7 @@ class EventConsumer:
             raw=raw.decode("utf-8", errors="replace")[:100_000],
         )
         self.dead_lettered += 1
+        metrics.DEAD_LETTERS.labels(group=self.group).inc()
         logger.error(
             "event dead-lettered", extra={"group": self.group, "topic": message.topic(), "offset": message.offset()}
         )

@@ -24,7 +24,8 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
-from django_prometheus.exports import ExportToDjangoView
+
+from nexuscart.observability import metrics as business_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -93,4 +94,5 @@ def metrics(request: HttpRequest) -> HttpResponse:
             response = HttpResponse("metrics need a bearer token\n", status=401, content_type="text/plain")
             response["WWW-Authenticate"] = 'Bearer realm="metrics"'
             return response
-    return ExportToDjangoView(request)
+    # This process's (or, in multiprocess mode, every process's) metrics plus the scrape-time gauges.
+    return HttpResponse(business_metrics.exposition(), content_type=business_metrics.CONTENT_TYPE)

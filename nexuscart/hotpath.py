@@ -17,6 +17,7 @@ import importlib
 import json
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,7 @@ from django.conf import settings
 from nexuscart import client_ip, jwt_keys, snowflake
 from nexuscart import redis as nc_redis
 from nexuscart.errors import PROBLEM_CONTENT_TYPE, problem
+from nexuscart.observability import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +161,7 @@ class HotRouter:
         await self.fallback(scope, receive, send)
 
     async def _serve(self, scope: dict, receive: Callable, send: Callable, handler: Handler, params: dict) -> None:
+        started = time.perf_counter()
         try:
             body = await _read_body(receive)
             headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
@@ -183,6 +186,9 @@ class HotRouter:
             logger.exception("hot path handler failed")
             response = _problem(500, "internal_error", "An unexpected error occurred; it has been logged.")
         await self._send(send, response)
+        metrics.HOT_REQUEST_SECONDS.labels(handler.__name__, scope["method"], str(response.status)).observe(
+            time.perf_counter() - started
+        )
 
     @staticmethod
     async def _send(send: Callable, response: HotResponse) -> None:

@@ -23,6 +23,7 @@ from django.conf import settings
 from apps.promotion import flashsale
 from nexuscart import snowflake
 from nexuscart.hotpath import HotError, HotRequest, HotResponse, HotRoute, authenticate, ok
+from nexuscart.observability import metrics
 from nexuscart.ratelimit import TokenBucket
 
 TOKENS_PER_IP = TokenBucket("fs-token-ip", settings.FLASH_SALE_TOKEN_IP_RATE, settings.FLASH_SALE_TOKEN_IP_BURST)
@@ -101,6 +102,7 @@ async def purchase(request: HotRequest) -> HotResponse:
     try:
         claims = flashsale.token_verify(token, campaign_id=campaign_id, user_id=user_id)
     except flashsale.TokenRejected as exc:
+        metrics.flash_sale_attempt(campaign_id, "bad_token")
         raise HotError(403, exc.code, exc.detail) from exc
     reservation_id = str(snowflake.next_id())
     result = await flashsale.purchase(
@@ -111,6 +113,7 @@ async def purchase(request: HotRequest) -> HotResponse:
         rate=settings.FLASH_SALE_PURCHASE_USER_RATE,
         burst=settings.FLASH_SALE_PURCHASE_USER_BURST,
     )
+    metrics.flash_sale_attempt(campaign_id, "reserved" if result.code == "ok" else result.code)
     if result.code != "ok":
         if result.code == "throttled":
             raise _throttled(result.value)

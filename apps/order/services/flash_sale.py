@@ -19,6 +19,7 @@ from apps.order.models import OrderStatus
 from apps.order.selectors import OrderSnapshot, order_get
 from apps.order.services.common import line_name, validate_quantity
 from nexuscart.errors import Conflict
+from nexuscart.observability import metrics
 from nexuscart.outbox import publish_many
 from nexuscart.snowflake import next_id
 
@@ -140,6 +141,7 @@ def flash_sale_orders_create(
         for item, order_id in zip(fresh, order_ids, strict=True)
     ]
     publish_many(created)  # one statement for the whole batch
+    metrics.inc_on_commit(metrics.ORDERS_CREATED, len(created), channel="flash_sale")
     return orders
 
 

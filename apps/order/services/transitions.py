@@ -21,6 +21,7 @@ from apps.order.models import Order, OrderLine, OrderStatus
 from apps.order.selectors import OrderSnapshot, order_model_get, order_snapshot
 from apps.order.services.common import flash_sale_ref, lines_payload, log_transition, reservation_reference
 from nexuscart.errors import Conflict, NotFound, Unprocessable
+from nexuscart.observability import metrics
 from nexuscart.outbox import publish
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ def _transition(
             order.save()
             log_transition(order, from_status=from_status, actor=actor, reason=reason)
             publish(event(order, from_status))
+            metrics.inc_on_commit(metrics.ORDER_TRANSITIONS, source=from_status, target=order.status)
             if after_save:
                 after_save(order, from_status)
             return order_snapshot(order, with_history=True)

@@ -24,6 +24,7 @@ from apps.payment.services._common import (
     unavailable,
 )
 from nexuscart.errors import Conflict, NotFound, Unprocessable
+from nexuscart.observability import metrics
 from nexuscart.outbox import publish
 
 
@@ -66,6 +67,7 @@ def set_refund_status(refund: Refund, status: str) -> None:
         base.REFUND_FAILED: Refund.Status.FAILED,
     }.get(status, Refund.Status.PENDING)
     refund.save()
+    metrics.inc_on_commit(metrics.REFUNDS, provider=refund.payment.provider, result=refund.status)
 
 
 def sync_refunds_to_order(payment: Payment) -> tuple[str, str]:

@@ -28,6 +28,7 @@ from apps.payment.services import attempts
 from apps.payment.services._common import ACTOR, flag, int_or_none, unavailable
 from apps.payment.services.refunds import queue_refund, set_refund_status, sync_refunds_to_order
 from nexuscart.errors import Conflict, NotFound
+from nexuscart.observability import metrics
 from nexuscart.outbox import publish
 
 logger = logging.getLogger("apps.payment.services")
@@ -242,6 +243,8 @@ def _apply_success(payment: Payment, event: base.WebhookEvent) -> tuple[str, str
     payment.failure_message = ""
     payment.save()
     if newly:
+        metrics.inc_on_commit(metrics.PAYMENTS, provider=payment.provider, result="succeeded")
+        metrics.inc_on_commit(metrics.REVENUE, amount, currency=currency)
         publish(
             events.PaymentSucceeded(
                 payment_id=str(payment.id),
@@ -330,6 +333,7 @@ def _apply_failure(payment: Payment, event: base.WebhookEvent) -> tuple[str, str
     payment.status = Payment.Status.FAILED
     payment.failure_message = event.failure_message or "payment failed"
     payment.save(update_fields=["status", "failure_message", "updated_at"])
+    metrics.inc_on_commit(metrics.PAYMENTS, provider=payment.provider, result="failed")
     publish(
         events.PaymentFailed(
             payment_id=str(payment.id),
