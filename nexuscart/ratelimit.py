@@ -26,10 +26,10 @@ from typing import Any
 import jwt
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
 from nexuscart import client_ip, jwt_keys
+from nexuscart import redis as nc_redis
 from nexuscart.errors import PROBLEM_CONTENT_TYPE, problem
 from nexuscart.redis_scripts import RedisScript
 
@@ -221,7 +221,7 @@ class ApiRateLimitMiddleware:
         if not spec or not request.path.startswith("/api/"):
             return self.get_response(request)
         try:
-            decision = _api_bucket(spec).hit(get_redis_connection("default"), api_client_identity(request))
+            decision = _api_bucket(spec).hit(nc_redis.client(), api_client_identity(request))
         except RedisError:
             logger.warning("API rate limit skipped: Redis unavailable", exc_info=True)
             return self.get_response(request)

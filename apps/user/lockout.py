@@ -25,9 +25,9 @@ from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
-from django_redis import get_redis_connection
 
 from nexuscart import client_ip
+from nexuscart import redis as nc_redis
 from nexuscart.ratelimit import Decision, TokenBucket
 
 LOCKED_ATTR = "_nexuscart_login_locked"
@@ -52,7 +52,7 @@ def _email(credentials: dict[str, Any]) -> str:
 
 def check(*, email: str, ip: str) -> Decision | None:
     """The refusal when the account or the address is locked out, else None (takes nothing)."""
-    client = get_redis_connection("default")
+    client = nc_redis.client()
     if email:
         decision = _account_bucket().peek(client, _account_key(email))
         if not decision.allowed:
@@ -65,7 +65,7 @@ def check(*, email: str, ip: str) -> Decision | None:
 
 
 def record_failure(*, email: str, ip: str) -> None:
-    client = get_redis_connection("default")
+    client = nc_redis.client()
     if email:
         _account_bucket().hit(client, _account_key(email))
     if ip:

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import jwt
 from django.conf import settings
-from django_redis import get_redis_connection
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from nexuscart import client_ip as client_ip_lib
 from nexuscart import jwt_keys
+from nexuscart import redis as nc_redis
 from nexuscart.ratelimit import TokenBucket
 
 
@@ -41,7 +41,7 @@ class BucketThrottle(BaseThrottle):
         scope, identity = found
         name = f"{settings.AUTH_THROTTLE_KEY_PREFIX}-{scope}"
         bucket = TokenBucket.from_spec(name, settings.AUTH_THROTTLE_RATES[scope])
-        decision = bucket.hit(get_redis_connection("default"), identity)
+        decision = bucket.hit(nc_redis.client(), identity)
         if decision.allowed:
             return True
         self._wait = decision.retry_after_seconds
