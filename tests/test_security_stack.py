@@ -12,6 +12,8 @@ words.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
 from requests.adapters import HTTPAdapter
@@ -125,3 +127,25 @@ def test_metrics_need_the_token_and_readyz_tells_names_and_states_only(real_stac
     ready = stack.get("/readyz")
     assert ready.status_code == 200
     assert ready.json() == {"status": "ok", "checks": {"postgres": "ok", "redis": "ok"}}
+
+
+def test_the_hot_path_refuses_a_deactivated_account_within_a_second(real_stack):
+    """Issue 13 #9: the hot path honours is_active (it used to accept the token until it expired)."""
+    stack = real_stack()
+    user = UserFactory()
+    headers = {"Authorization": f"Bearer {access_token(user)}"}
+    status_url = "/api/v1/flash-sales/reservations/999999999"
+
+    before = stack.get(status_url, headers=headers)
+    user.is_active = False
+    user.save()
+    time.sleep(1.2)  # HOT_ACTIVE_CHECK_SECONDS: each hot process may remember the old answer that long
+    after = stack.get(status_url, headers=headers)
+    user.is_active = True
+    user.save()
+    time.sleep(1.2)
+    again = stack.get(status_url, headers=headers)
+
+    assert before.status_code == 404
+    assert (after.status_code, after.json()["code"]) == (401, "authentication_failed")
+    assert again.status_code == 404

@@ -22,6 +22,7 @@ from django.conf import settings
 
 from apps.promotion import flashsale
 from nexuscart import snowflake
+from nexuscart.active_users import ensure_active
 from nexuscart.hotpath import HotError, HotRequest, HotResponse, HotRoute, authenticate, ok
 from nexuscart.observability import metrics
 from nexuscart.ratelimit import TokenBucket
@@ -69,7 +70,7 @@ def _throttled(retry_ms: int) -> HotError:
 
 
 async def issue_token(request: HotRequest) -> HotResponse:
-    user_id = _user_id(request)
+    user_id = await ensure_active(_user_id(request))
     client = flashsale.async_client()
     per_ip = await TOKENS_PER_IP.ahit(client, request.client_ip or "unknown")
     if not per_ip.allowed:
@@ -91,7 +92,7 @@ async def issue_token(request: HotRequest) -> HotResponse:
 
 
 async def purchase(request: HotRequest) -> HotResponse:
-    user_id = _user_id(request)
+    user_id = await ensure_active(_user_id(request))
     campaign_id = _campaign_id(request)
     body = request.json()
     token, quantity = body.get("token"), body.get("quantity", 1)
@@ -123,7 +124,7 @@ async def purchase(request: HotRequest) -> HotResponse:
 
 
 async def reservation_status(request: HotRequest) -> HotResponse:
-    user_id = _user_id(request)
+    user_id = await ensure_active(_user_id(request))
     record = await flashsale.reservation_get(flashsale.async_client(), request.params["reservation_id"])
     if record is None or record.user_id != user_id:
         raise HotError(404, "not_found", "No such reservation.")

@@ -8,7 +8,7 @@ class UserConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from apps.user import lockout  # noqa: F401  (connects the failed-login receiver)
+        from apps.user import active, lockout  # noqa: F401  (connect their receivers)
         from apps.user.mfa import install_admin_login
         from apps.user.roles import on_post_migrate
         from nexuscart import jwt_keys

@@ -1,0 +1,60 @@
+"""Deactivated accounts, as the hot path sees them (issue 13 #9: it used to ignore is_active).
+
+The hot path never reads PostgreSQL, and an access token stays valid for its lifetime (minutes)
+after its account is deactivated. So the user context keeps a Redis set of deactivated user ids
+(`mark_active`, on every change of User.is_active, after commit), and the hot path refuses a
+token of a user in it (`ensure_active`). Each process remembers an answer for
+HOT_ACTIVE_CHECK_SECONDS (1 s), so a shopper's burst of purchase calls costs one SISMEMBER, and a
+deactivation takes effect within that second.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cachetools import TTLCache
+from django.conf import settings
+
+from nexuscart import redis as nc_redis
+
+INACTIVE_USERS_KEY = "users:inactive"
+
+_answers: TTLCache[int, bool] | None = None
+
+
+def _cache() -> TTLCache[int, bool]:
+    global _answers
+    ttl = float(getattr(settings, "HOT_ACTIVE_CHECK_SECONDS", 1.0))
+    if _answers is None or _answers.ttl != ttl:
+        _answers = TTLCache(maxsize=100_000, ttl=ttl)
+    return _answers
+
+
+def mark_active(user_id: int, active: bool, *, client: Any = None) -> None:
+    """Record the account's state for the hot path (sync: the user context's side)."""
+    client = client or nc_redis.client()
+    if active:
+        client.srem(INACTIVE_USERS_KEY, user_id)
+    else:
+        client.sadd(INACTIVE_USERS_KEY, user_id)
+
+
+async def is_active(user_id: int) -> bool:
+    cache = _cache()
+    found = cache.get(user_id)
+    if found is None:
+        found = not await nc_redis.async_client().sismember(INACTIVE_USERS_KEY, user_id)
+        cache[user_id] = found
+    return found
+
+
+async def ensure_active(user_id: int) -> int:
+    """`user_id`, or a 401 problem for a deactivated account (same code as the Django API's)."""
+    if not await is_active(user_id):
+        from nexuscart.hotpath import HotError
+
+        raise HotError(401, "authentication_failed", "User is inactive", {"WWW-Authenticate": 'Bearer realm="api"'})
+    return user_id
+
+
+__all__ = ["INACTIVE_USERS_KEY", "ensure_active", "is_active", "mark_active"]
