@@ -121,6 +121,8 @@ class DeadLetter(models.Model):
     error = models.TextField()
     raw = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set by `manage.py redrive_dead_letters` once the event was applied (or found applied) after all.
+    redriven_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]

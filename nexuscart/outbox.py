@@ -13,6 +13,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -71,6 +73,19 @@ RETURNING id, event_id, aggregate_type, aggregate_id, sequence
 """
 
 
+def event_uuid() -> uuid.UUID:
+    """A time-ordered UUID (version 7 layout: 48 bits of Unix ms, then random bits).
+
+    The outbox's unique index on event_id then grows at its right edge like the primary key,
+    instead of touching a random leaf page per insert as uuid4 does (a large part of the insert
+    cost at volume). Consumers treat event ids as opaque strings.
+    """
+    value = (int(time.time() * 1000) & (2**48 - 1)) << 80 | int.from_bytes(os.urandom(10), "big")
+    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
+    return uuid.UUID(int=value)
+
+
 class OutsideTransaction(RuntimeError):
     """publish() was called with no transaction open: the event could outlive a rolled-back change."""
 
@@ -91,7 +106,7 @@ def publish(event: DomainEvent) -> Published:
     if not connection.in_atomic_block:
         raise OutsideTransaction(f"publish({event.event_type}) needs transaction.atomic()")
     aggregate_id = str(event.aggregate_id())
-    args = [event.aggregate_type, aggregate_id, uuid.uuid4(), event.event_type, event.version]
+    args = [event.aggregate_type, aggregate_id, event_uuid(), event.event_type, event.version]
     args += [topic_for_context(event.context()), event.aggregate_type, aggregate_id, _payload(event)]
     with connection.cursor() as cursor:
         cursor.execute(_PUBLISH_ONE_SQL, [*args, json.dumps(trace_context()), timezone.now()])
@@ -115,7 +130,7 @@ def publish_many(events: Sequence[DomainEvent]) -> list[Published]:
         return []
     if not connection.in_atomic_block:
         raise OutsideTransaction(f"publish({events[0].event_type}) needs transaction.atomic()")
-    event_ids = [uuid.uuid4() for _ in events]
+    event_ids = [event_uuid() for _ in events]
     columns = (
         event_ids,
         [e.event_type for e in events],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.urls import include, path
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -45,10 +45,20 @@ def effects_for(event_id: str) -> int:
         return cursor.fetchone()[0]
 
 
+# Test switches: whether poison pings are refused (a bug, until it is fixed), and how often each
+# "flaky:<n>" ping has failed so far (a dependency down for its first n tries).
+POISON = {"refused": True}
+_flaky_failures: dict[str, int] = {}
+
+
 @event_handler(PingHappened.event_type, group=GROUP)
 def record_effect(envelope: Envelope) -> None:
-    if envelope.payload.get("note") == "poison":
+    note = envelope.payload.get("note", "")
+    if note == "poison" and POISON["refused"]:
         raise RuntimeError("this handler refuses poison pings")
+    if note.startswith("flaky:") and _flaky_failures.get(envelope.id, 0) < int(note.split(":")[1]):
+        _flaky_failures[envelope.id] = _flaky_failures.get(envelope.id, 0) + 1
+        raise OperationalError("the database is restarting (test)")
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {EFFECTS_TABLE} (event_id, note) VALUES (%s, %s)",

@@ -1,6 +1,9 @@
+import io
+import socket
 import uuid
 
 import pytest
+from django.core.management.base import CommandError
 from django.db import transaction
 
 from nexuscart import kafka
@@ -82,3 +85,89 @@ def test_poison_and_failing_events_go_to_the_dead_letter_topic_and_the_group_mov
         return garbage in values and any(failing_id in v for v in values)
 
     assert both_dead_lettered(read_topic(kafka.dead_letter_topic(), until=both_dead_lettered))
+
+
+def _drain(group_id: str) -> None:
+    """Move `group_id` past everything already on the topic, so a test sees only its own events."""
+    kafka.ensure_topics([kafka.topic_for_context(PingHappened.context())])
+    EventConsumer(GROUP, consumer_overrides={"group.id": group_id}).run(idle_timeout=3)
+
+
+def test_a_transient_error_is_retried_with_backoff_and_never_dead_lettered(unique, settings):
+    ensure_effects_table()
+    settings.CONSUMER_MAX_ATTEMPTS = 2
+    group_id = unique("group")
+    _drain(group_id)
+    ping = unique("p")
+    with transaction.atomic():
+        flaky = publish(PingHappened(ping_id=ping, note="flaky:4"))  # the database is down for 4 tries
+        after = publish(PingHappened(ping_id=ping, note="after"))
+    relay_until_empty()
+
+    consumer = EventConsumer(GROUP, consumer_overrides={"group.id": group_id})
+    consumer.run(idle_timeout=8)
+
+    assert consumer.transient_retries == 4  # more than CONSUMER_MAX_ATTEMPTS: transient ones are not counted
+    assert effects_for(str(flaky.event_id)) == 1
+    assert effects_for(str(after.event_id)) == 1
+    assert not DeadLetter.objects.filter(event_id__in=[str(flaky.event_id), str(after.event_id)]).exists()
+    sequences = InboxEvent.objects.filter(aggregate_id=ping).order_by("id").values_list("sequence", flat=True)
+    assert list(sequences) == [1, 2]  # the later event waited for the one being retried
+
+
+def test_no_offset_is_committed_past_a_dead_letter_that_could_not_be_recorded(unique, settings, monkeypatch):
+    from confluent_kafka import Producer
+
+    ensure_effects_table()
+    group_id = unique("group")
+    _drain(group_id)
+    with transaction.atomic():
+        poison = publish(PingHappened(ping_id=unique("p"), note="poison"))
+    relay_until_empty()
+
+    with socket.socket() as closed:  # the dead-letter topic's broker is unreachable
+        closed.bind(("127.0.0.1", 0))
+        dead = f"127.0.0.1:{closed.getsockname()[1]}"
+    unreachable = Producer({"bootstrap.servers": dead, "message.timeout.ms": 300})
+    monkeypatch.setattr(kafka, "producer", lambda: unreachable)
+    first = EventConsumer(GROUP, consumer_overrides={"group.id": group_id})
+    first.run(idle_timeout=10, should_stop=lambda: first.dead_letter_failures >= 2)
+    assert first.dead_letter_failures >= 2
+    assert not DeadLetter.objects.filter(event_id=str(poison.event_id)).exists()  # nothing recorded...
+
+    monkeypatch.undo()
+    second = EventConsumer(GROUP, consumer_overrides={"group.id": group_id})
+    second.run(idle_timeout=5)
+    # ...so the offset was not committed: the group reads it again and records it now, once.
+    assert DeadLetter.objects.filter(event_id=str(poison.event_id)).count() == 1
+    assert second.dead_lettered == 1
+
+
+def test_redrive_applies_fixed_dead_letters_once_and_marks_them(unique):
+    from django.core.management import call_command
+
+    from nexuscart.tests import support
+
+    ensure_effects_table()
+    group_id = unique("group")
+    _drain(group_id)
+    with transaction.atomic():
+        poison = publish(PingHappened(ping_id=unique("p"), note="poison"))
+    relay_until_empty()
+    EventConsumer(GROUP, consumer_overrides={"group.id": group_id}).run(idle_timeout=5)
+    letter = DeadLetter.objects.get(event_id=str(poison.event_id))
+
+    with pytest.raises(CommandError):  # still refused: it stays a dead letter
+        call_command("redrive_dead_letters", "--id", str(letter.id), stdout=io.StringIO())
+    assert DeadLetter.objects.get(pk=letter.pk).redriven_at is None
+
+    support.POISON["refused"] = False  # the bug is fixed
+    try:
+        out = io.StringIO()
+        call_command("redrive_dead_letters", "--id", str(letter.id), stdout=out)
+        assert "redriven 1" in out.getvalue()
+        call_command("redrive_dead_letters", "--id", str(letter.id), stdout=io.StringIO())  # nothing left to do
+    finally:
+        support.POISON["refused"] = True
+    assert effects_for(str(poison.event_id)) == 1
+    assert DeadLetter.objects.get(pk=letter.pk).redriven_at is not None
