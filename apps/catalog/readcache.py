@@ -126,6 +126,8 @@ def lookup(
     name: str, key: str, build: Callable[[], T], *, scopes: tuple[str, ...] = (CATALOG,), ttl: int | None = None
 ) -> tuple[T, bool]:
     """As get_or_build, and whether it was a cache hit (L1 or L2) rather than built now."""
+    if not settings.CATALOG_READ_CACHE:
+        return build(), False
     full = _value_key(name, key, versions(scopes))
     with _lock:
         value = _values.get(full, _MISSING)

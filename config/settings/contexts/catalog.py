@@ -21,3 +21,6 @@ CATALOG_L1_MAXSIZE = env.int("CATALOG_L1_MAXSIZE", default=4096)
 CATALOG_L2_SECONDS = env.int("CATALOG_L2_SECONDS", default=600)
 # Search results for identical normalized queries (also keyed by the catalog version).
 CATALOG_SEARCH_CACHE_SECONDS = env.int("CATALOG_SEARCH_CACHE_SECONDS", default=30)
+# Off: every read is built from PostgreSQL / OpenSearch as if nothing were cached (to rule the cache
+# out when diagnosing, and the uncached baseline of scripts/bench/browse). Same code path otherwise.
+CATALOG_READ_CACHE = env.bool("CATALOG_READ_CACHE", default=True)
