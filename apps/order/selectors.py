@@ -54,6 +54,9 @@ class OrderSnapshot:
     refunded_total: int = 0
     payment_reference: str = ""
     shipping_address: dict | None = None
+    shipping: int = 0
+    tax: int = 0
+    shipping_method: str = ""
     history: tuple[OrderTransitionSnapshot, ...] = ()
 
 
@@ -81,6 +84,9 @@ def _snapshot(order: Order, lines: list[OrderLine], history: list[OrderTransitio
         refunded_total=order.refunded_total,
         payment_reference=order.payment_reference,
         shipping_address=order.shipping_address or None,
+        shipping=order.shipping,
+        tax=order.tax,
+        shipping_method=order.shipping_method,
         history=tuple(
             OrderTransitionSnapshot(t.from_status, t.to_status, t.actor, t.reason, t.at) for t in history or []
         ),
@@ -177,6 +183,9 @@ def order_as_dict(order: OrderSnapshot, *, with_history: bool = True) -> dict[st
         ],
         "subtotal": order.subtotal,
         "discount": order.discount,
+        "shipping": order.shipping,
+        "tax": order.tax,
+        "shipping_method": order.shipping_method or None,
         "total": order.total,
         "currency": order.currency,
         "coupon_code": order.coupon_code,
