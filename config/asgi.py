@@ -13,5 +13,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 django_application = get_asgi_application()
 
 from nexuscart.hotpath import HotRouter, discover_routes  # noqa: E402  (needs Django set up)
+from nexuscart.observability import tracing  # noqa: E402
 
-application = HotRouter(routes=discover_routes(), fallback=django_application)
+# Inside OpenTelemetry's ASGI middleware when tracing is on (the hot routes never reach Django's).
+application = tracing.wrap_asgi(HotRouter(routes=discover_routes(), fallback=django_application))

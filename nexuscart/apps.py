@@ -7,5 +7,7 @@ class NexuscartConfig(AppConfig):
 
     def ready(self) -> None:
         from nexuscart import consumers
+        from nexuscart.observability import tracing
 
         consumers.autodiscover()
+        tracing.configure()  # OpenTelemetry, when the OTEL_* variables ask for it

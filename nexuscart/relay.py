@@ -31,6 +31,7 @@ from nexuscart.events import Envelope
 from nexuscart.faults import crash_point
 from nexuscart.kafka import producer
 from nexuscart.models import OutboxEvent
+from nexuscart.observability import tracing
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +108,7 @@ def relay_batch(limit: int | None = None, flush_timeout: float = 30.0) -> RelayR
 _MARK_SENT_SQL = "UPDATE nexuscart_outboxevent SET status = 'sent', sent_at = %s WHERE id = ANY(%s::bigint[])"
 
 
+@tracing.traced_relay  # a publish span per event, child of the request that wrote it
 def _produce_rendered(rows: list[tuple], delivered: list[int], errors: dict[int, str], flush_timeout: float) -> None:
     """Produce claimed rows whose envelope PostgreSQL rendered; fills `delivered` / `errors` by row id."""
     kafka = producer()

@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from nexuscart.observability import tracing
+
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 traceparent_var: contextvars.ContextVar[str] = contextvars.ContextVar("traceparent", default="")
 
@@ -39,8 +41,11 @@ class RequestIdMiddleware:
 
 
 class RequestIdFilter(logging.Filter):
+    """Adds request_id, and the active span's trace_id and span_id, to every log record."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
+        record.trace_id, record.span_id = tracing.log_ids()
         return True
 
 
@@ -49,6 +54,8 @@ def trace_context() -> dict[str, str]:
     context = {}
     if request_id := request_id_var.get():
         context["request_id"] = request_id
-    if traceparent := traceparent_var.get():
+    # The active span when tracing is on (the consumers' spans become its children), else the
+    # caller's own traceparent header, passed on as it came.
+    if traceparent := tracing.current_traceparent() or traceparent_var.get():
         context["traceparent"] = traceparent
     return context
