@@ -18,6 +18,7 @@ from apps.order.events import CANCELLABLE, PAYABLE
 from apps.promotion import selectors as promotion_selectors
 from apps.promotion import services as promotion_services
 from apps.user import selectors as user_selectors
+from nexuscart import form_nonce
 from nexuscart.errors import ApplicationError
 
 SESSION_CART_KEY = "guest_cart"
@@ -157,6 +158,16 @@ def checkout_page(request: HttpRequest) -> HttpResponse:
         except ValueError:
             messages.error(request, "Choose a shipping address.")
             return redirect("order:checkout")
+        # One order per rendered form (nexuscart.form_nonce): a double click or a re-sent POST
+        # lands on the order the first submission placed.
+        nonce, scope = request.POST.get("checkout_nonce"), f"checkout:{request.user.id}"
+        if form_nonce.valid(nonce):
+            first, placed = form_nonce.claim(scope, nonce)
+            if not first:
+                if placed:
+                    return redirect(reverse("order:order-detail", args=[int(placed)]) + "?placed=1")
+                messages.info(request, "Your order is already being placed.")
+                return redirect("order:orders")
         try:
             # The coupon the cart shows is the coupon the order gets: never charge the full price
             # after the shopper saw the discount.
@@ -168,8 +179,12 @@ def checkout_page(request: HttpRequest) -> HttpResponse:
                 shipping_method=request.POST.get("shipping_method") or _default_method(),
             )
         except ApplicationError as exc:
+            if form_nonce.valid(nonce):
+                form_nonce.release(scope, nonce)
             messages.error(request, exc.detail)
             return redirect("order:checkout")
+        if form_nonce.valid(nonce):
+            form_nonce.complete(scope, nonce, str(order.id))
         if cart.coupon_code:
             _coupon_forget(request)
         return redirect(reverse("order:order-detail", args=[order.id]) + "?placed=1")
@@ -189,6 +204,7 @@ def checkout_page(request: HttpRequest) -> HttpResponse:
             "options": [(o, o.price_for(cart.total)) for o in options],
             "method": method,
             "totals": totals,
+            "checkout_nonce": form_nonce.new(),
         },
     )
 
