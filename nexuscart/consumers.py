@@ -40,7 +40,6 @@ from nexuscart import kafka
 from nexuscart.errors import ServiceUnavailable
 from nexuscart.events import Envelope
 from nexuscart.models import ConsumerWatermark, DeadLetter
-from nexuscart.observability import metrics
 from nexuscart.observability import metrics, tracing
 
 logger = logging.getLogger(__name__)
