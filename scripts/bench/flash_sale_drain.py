@@ -64,7 +64,7 @@ class OneByOneWorker(order_services.ReservationWorker):
 def _campaign(quantity: int, per_user_limit: int):
     tag = uuid.uuid4().hex[:8].upper()
     category = catalog_services.category_create(name=f"Bench drain {tag}")
-    sku = f"BENCH-DRAIN-{tag}"
+    sku = f"FSDRAIN-{tag}"
     catalog_services.product_create(
         name=f"Bench drain gadget {tag}",
         category_id=category.pk,
