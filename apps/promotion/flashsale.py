@@ -302,16 +302,54 @@ def warmup(
     currency: str,
     sku: str,
     quantity: int,
+    rebuilt: RebuiltState | None = None,
 ) -> bool:
-    """Load the campaign; True when this call loaded the stock, False when it was already there."""
+    """Load the campaign; True when this call loaded the stock, False when it was already there.
+
+    A campaign Redis does not know (no `initial` in its meta) is loaded from `rebuilt` when given
+    (the state PostgreSQL knows: apps.promotion.services.recovery), not with the full quantity
+    and empty counters. Counters, records and the given-back set are written first, the meta and
+    stock last in one script: purchases refuse ("not_live") until the meta exists, so none can
+    run against half a state. Callers hold the CampaignLock, so no second loader interleaves.
+    """
     keys = Keys(campaign_id)
+    stock, rebuilding = quantity, False
+    if rebuilt is not None and rebuilt.records and not client.hexists(keys.meta, "initial"):
+        stock, rebuilding = rebuilt.stock, True
+        _write_rebuilt(client, keys, rebuilt)
     loaded = WARMUP.run(
         client,
         keys=[keys.meta, keys.stock, keys.stream],
-        args=[starts_ms, ends_ms, per_user_limit, price, currency, sku, quantity, CONSUMER_GROUP],
+        args=[
+            *(starts_ms, ends_ms, per_user_limit, price, currency, sku, quantity, CONSUMER_GROUP),
+            *(stock, int(rebuilding)),
+        ],
     )
     client.sadd(LOADED_SET, campaign_id)
     return bool(loaded)
+
+
+@dataclass(frozen=True)
+class RebuiltState:
+    """A campaign's Redis state rebuilt from PostgreSQL (what it sold and gave back)."""
+
+    stock: int
+    users: dict[int, int]  # user id -> live units bought
+    records: dict[str, str]  # reservation id -> "status|user|qty|order" (parse_record's format)
+    released: list[str]  # reservation ids whose unit was given back
+
+
+def _write_rebuilt(client: Any, keys: Keys, rebuilt: RebuiltState, chunk: int = 1000) -> None:
+    pipe = client.pipeline(transaction=False)
+    pipe.delete(keys.users, keys.reservations, keys.released)
+    users, records = list(rebuilt.users.items()), list(rebuilt.records.items())
+    for start in range(0, len(users), chunk):
+        pipe.hset(keys.users, mapping=dict(users[start : start + chunk]))
+    for start in range(0, len(records), chunk):
+        pipe.hset(keys.reservations, mapping=dict(records[start : start + chunk]))
+    for start in range(0, len(rebuilt.released), chunk):
+        pipe.sadd(keys.released, *rebuilt.released[start : start + chunk])
+    pipe.execute()
 
 
 def forget_loaded(client: Any, campaign_ids: list[int]) -> None:

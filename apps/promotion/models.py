@@ -171,3 +171,19 @@ class CartCoupon(models.Model):
     def __str__(self) -> str:
         return f"{self.user_id}: {self.code}"
 
+
+class FlashSaleSold(models.Model):
+    """A reservation that became an order: promotion's own record of it (promotion never reads order's
+    tables), written by the interface order's worker calls. With FlashSaleRelease it is what a
+    re-warm rebuilds a campaign from when Redis lost it: stock = quantity - live sold units,
+    per-user counters = each user's live sold units (apps.promotion.services.recovery)."""
+
+    campaign_id = models.BigIntegerField(db_index=True)
+    reservation_id = models.CharField(max_length=32, unique=True)
+    order_id = models.BigIntegerField()
+    user_id = models.BigIntegerField()
+    quantity = models.PositiveIntegerField()
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"reservation {self.reservation_id} ordered as {self.order_id}"

@@ -4,6 +4,7 @@ One module per use case, all re-exported here (`from apps.promotion import servi
 - flash_sales: campaign set-up, warm-up, tick, end, the give-back of a cancelled order's unit
 - reservations: the reservation stream order's worker consumes (read, mark ordered, dead-letter)
 - coupons: coupons and automatic discounts (quote, redeem, release), the cart's coupon
+- recovery: promotion's record of what a sale sold, and a campaign rebuilt from it after Redis lost it
 
 Promotion never imports order: orders are created by order from the reservations read here, and
 what order does comes back as events (OrderCancelled gives a unit and a coupon use back).
@@ -27,6 +28,7 @@ from apps.promotion.services.flash_sales import (
     flash_sale_reservation_release,
     flash_sale_tick,
 )
+from apps.promotion.services.recovery import flash_sale_reservations_sold, flash_sale_state_rebuild
 from apps.promotion.services.reservations import (
     DEAD_LETTER_REASON,
     ReservationEntry,
@@ -57,6 +59,8 @@ __all__ = [
     "flash_sale_reservation_release",
     "flash_sale_reservations_ordered",
     "flash_sale_reservations_read",
+    "flash_sale_reservations_sold",
+    "flash_sale_state_rebuild",
     "flash_sale_stream_group_ensure",
     "flash_sale_tick",
 ]

@@ -19,6 +19,7 @@ from apps.promotion.models import (
     FlashSaleRelease,
 )
 from apps.promotion.selectors import CampaignSnapshot, campaign_get
+from apps.promotion.services.recovery import flash_sale_state_rebuild
 from nexuscart.errors import ApplicationError, Conflict, NotFound, Unprocessable
 from nexuscart.redis_scripts import RedisScript
 
@@ -68,7 +69,11 @@ def flash_sale_campaign_create(
 
 
 def flash_sale_campaign_warmup(*, campaign_id: int) -> CampaignSnapshot:
-    """Load stock, limit and window into Redis. Idempotent; the lock keeps two loaders apart."""
+    """Load stock, limit and window into Redis. Idempotent; the lock keeps two loaders apart.
+
+    A campaign Redis lost after it was loaded is rebuilt from what PostgreSQL knows it sold and
+    gave back (services.recovery), never reloaded with its full quantity and empty counters.
+    """
     client = flashsale.sync_client()
     with flashsale.CampaignLock(client, campaign_id):
         campaign = FlashSaleCampaign.objects.filter(pk=campaign_id).first()
@@ -76,8 +81,10 @@ def flash_sale_campaign_warmup(*, campaign_id: int) -> CampaignSnapshot:
             raise NotFound(f"No flash sale {campaign_id}.", code="not_found")
         if campaign.returned_quantity is not None or campaign.status == CampaignStatus.ENDED:
             raise Conflict("The sale is over; it cannot be loaded again.", code="campaign_ended")
+        rebuilt = flash_sale_state_rebuild(campaign_id=campaign.pk, quantity=campaign.quantity)
         loaded = flashsale.warmup(
             client,
+            rebuilt=rebuilt,
             campaign_id=campaign.pk,
             starts_ms=_ms(campaign.starts_at),
             ends_ms=_ms(campaign.ends_at),
@@ -89,6 +96,11 @@ def flash_sale_campaign_warmup(*, campaign_id: int) -> CampaignSnapshot:
         )
         if campaign.warmed_at is None or loaded:
             FlashSaleCampaign.objects.filter(pk=campaign.pk).update(warmed_at=timezone.now())
+        if loaded and rebuilt.records:
+            logger.warning(
+                "flash sale rebuilt in Redis from PostgreSQL",
+                extra={"campaign_id": campaign.pk, "stock": rebuilt.stock, "reservations": len(rebuilt.records)},
+            )
         logger.info("flash sale warmed", extra={"campaign_id": campaign.pk, "loaded_stock": loaded})
     return campaign_get(campaign_id=campaign_id)  # type: ignore[return-value]
 
@@ -148,6 +160,15 @@ def flash_sale_tick(*, now: datetime | None = None) -> dict[str, int]:
     flashsale.forget_loaded(client, list(long_over.values_list("id", flat=True)[:500]))
     for campaign in running:
         left = flashsale.remaining(client, campaign.pk)
+        if left is None and campaign.warmed_at is not None:
+            # Loaded once, gone now (Redis lost it): rebuild it from PostgreSQL, and say so.
+            logger.warning("flash sale missing from Redis; re-warming", extra={"campaign_id": campaign.pk})
+            try:
+                flash_sale_campaign_warmup(campaign_id=campaign.pk)
+                done["warmed"] += 1
+            except (ApplicationError, flashsale.LockNotAcquired):
+                logger.exception("flash sale re-warm failed", extra={"campaign_id": campaign.pk})
+            left = flashsale.remaining(client, campaign.pk)
         status = CampaignStatus.SOLD_OUT if left is not None and left <= 0 else CampaignStatus.LIVE
         if campaign.status != status:
             FlashSaleCampaign.objects.filter(pk=campaign.pk).update(status=status)
