@@ -365,7 +365,7 @@ BENCHES = [
     ),
     Bench("flash_sale", ("--quick",), 360, "purchase:", rows_flash_sale, figures=flash_sale_figures),
     Bench("outbox_relay", ("20000",), 240, "relay:", rows_outbox_relay),
-    Bench("browse", (), 360, "browse:", rows_browse, env={"BROWSE_SECONDS": "5"}),
+    Bench("browse", ("--duration", "8s"), 420, "browse:", rows_browse),
     Bench("serving", ("--duration", "3"), 420, "serving:", rows_serving, figures=serving_figures),
     Bench(
         "search",
