@@ -224,6 +224,8 @@ http {{
                 # supervisord expands %(...)s in the command: a literal % (celery's -n x@%h) is %%.
                 "command=" + shlex.join(command).replace("%", "%%"),
                 f"directory={ROOT}",
+                # Each program's traces under its own name in Jaeger (nexuscart/observability/tracing.py).
+                f'environment=OTEL_SERVICE_NAME="nexuscart-{name}"',
                 # One priority for all app processes: supervisord starts and stops a priority group
                 # together (a distinct priority each would stop them one by one). The edge starts
                 # after them and stops first, so no new request reaches a stopping server.
