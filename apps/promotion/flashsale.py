@@ -1,4 +1,4 @@
-"""The flash-sale engine in Redis: keys, Lua scripts and purchase tokens (DESIGN.md section 3).
+"""The flash-sale engine in Redis: keys, Lua scripts and purchase tokens (docs/architecture.md, "The flash-sale flow").
 
 Every key of campaign 42 carries the hash tag `{42}` (`fs:{42}:stock`, ...), so each script's
 keys live in one slot and the scripts run unchanged on Redis Cluster. The only keys outside a
