@@ -199,7 +199,7 @@ def checkout(stack: Stack, buyer: tuple[int, str, int], sku: str, key: str) -> t
 
 
 def shop_under(stack: Stack, shop: Shop, fault, *, threads: int = 8, deadline_s: float = 120) -> tuple[list, list]:
-    """Every buyer checks out one unit (retrying with the SAME Idempotency-Key, as API.md tells clients)
+    """Every buyer checks out one unit (retrying with the SAME Idempotency-Key, as docs/api.md tells clients)
     while `fault()` runs in another thread; (final status per buyer, every outcome seen)."""
     import threading
     import time
