@@ -12,6 +12,9 @@ from config.settings.env import BASE_DIR, env
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env("SECRET_KEY", default="insecure-local-only-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+# Absolute links in e-mails (order mails) and the sender they come from.
+SITE_URL = env("SITE_URL", default="http://localhost:8000")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="NexusCart <orders@nexuscart.local>")
 PORT = env.int("PORT", default=8000)
 
 INSTALLED_APPS = [
@@ -279,3 +282,7 @@ from config.settings.contexts.user import *  # noqa: E402, F403
 for _name, _schedule in list(globals().items()):
     if _name.endswith("_BEAT_SCHEDULE") and _name != "CELERY_BEAT_SCHEDULE":
         CELERY_BEAT_SCHEDULE.update(_schedule)
+
+# Mail goes where EMAIL_URL says (e.g. smtp://127.0.0.1:1025), over the contexts' console default.
+if env("EMAIL_URL", default="").strip():
+    globals().update(env.email_url("EMAIL_URL"))
