@@ -6,4 +6,4 @@ class OrderConfig(AppConfig):
     label = "order"
 
     def ready(self) -> None:
-        from apps.order import signals  # noqa: F401  (connects the guest-cart merge on sign-in)
+        from apps.order import admin_shipping, signals  # noqa: F401  (guest-cart merge on sign-in; rate tables' admin)

@@ -60,3 +60,11 @@ def test_an_unknown_shipping_method_fails_the_checkout_and_writes_nothing():
             user_id=user.id, lines=[services.OrderLineInput(sku, 1)], shipping_address_id=address, shipping_method="x"
         )
     assert selectors.order_list(user_id=user.id).results == ()
+
+
+def test_staff_edit_the_rate_table_in_the_admin(admin_client):
+    SalesTaxRate.objects.update_or_create(state="WA", defaults={"rate": Decimal("6.5")})
+    page = admin_client.get("/admin/order/salestaxrate/").content.decode()
+    assert "WA" in page
+    ShippingMethod.objects.update_or_create(code="express", defaults={"name": "Express", "price": 1499})
+    assert "$14.99" in admin_client.get("/admin/order/shippingmethod/").content.decode()
