@@ -13,23 +13,13 @@ from apps.promotion.tests.factories import make_campaign, make_users
 from apps.promotion.tests.test_flash_sale_drain import reserve
 from nexuscart.consumers import apply_event
 from nexuscart.events import Envelope
-from nexuscart.models import OutboxEvent
+from tests.factories import outbox_envelope
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 def _cancelled_envelope(order_id: int) -> Envelope:
-    row = OutboxEvent.objects.filter(event_type="order.OrderCancelled", aggregate_id=str(order_id)).latest("id")
-    return Envelope(
-        id=str(row.event_id),
-        type=row.event_type,
-        version=row.version,
-        aggregate_type=row.aggregate_type,
-        aggregate_id=row.aggregate_id,
-        sequence=row.sequence,
-        occurred_at=row.occurred_at.isoformat(),
-        payload=row.payload,
-    )
+    return outbox_envelope("order.OrderCancelled", str(order_id))
 
 
 def test_a_unit_cancelled_after_the_end_goes_back_to_inventory_and_reconciliation_counts_it(redis_client):

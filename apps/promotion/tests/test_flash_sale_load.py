@@ -18,7 +18,7 @@ from apps.promotion.models import FlashSaleRelease
 from apps.promotion.tests.factories import access_token, make_campaign, make_users
 from nexuscart.consumers import apply_event
 from nexuscart.events import Envelope
-from nexuscart.models import OutboxEvent
+from tests.factories import outbox_envelope as envelope_of
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -41,20 +41,6 @@ def reserve_directly(campaign_id: int, user_id: int, reservation_id: str) -> str
     code, _ = flashsale.PURCHASE.run(client, keys=keys, args=args)
     client.set(flashsale.reservation_index_key(reservation_id), campaign_id)
     return code.decode()
-
-
-def envelope_of(event_type: str, aggregate_id: str) -> Envelope:
-    row = OutboxEvent.objects.filter(event_type=event_type, aggregate_id=aggregate_id).latest("id")
-    return Envelope(
-        id=str(row.event_id),
-        type=row.event_type,
-        version=row.version,
-        aggregate_type=row.aggregate_type,
-        aggregate_id=row.aggregate_id,
-        sequence=row.sequence,
-        occurred_at=row.occurred_at.isoformat(),
-        payload=row.payload,
-    )
 
 
 def test_5000_concurrent_attempts_by_1000_users_sell_exactly_200_units(redis_client, hot_server):
