@@ -166,6 +166,8 @@ def test_flash_sale_purchases_by_result_remaining_and_hot_latency(scrape, redis_
             value(after, name, campaign=cid, result=result) - value(before, name, campaign=cid, result=result) == count
         )
     assert value(after, "nexuscart_flash_sale_remaining", campaign=cid) == 0
+    # Two reservations wait for the order worker (not running here).
+    assert value(after, "nexuscart_flash_sale_drain_lag", campaign=cid) == 2
     assert flashsale.remaining(flashsale.sync_client(), campaign.id) == 0
     hist = "nexuscart_hot_request_duration_seconds_count"
     labels = {"route": "purchase", "method": "POST", "status": "202"}

@@ -1,10 +1,12 @@
-"""promotion's scrape-time gauge for /metrics (nexuscart.observability.metrics): units left per sale."""
+"""promotion's scrape-time gauges for /metrics (nexuscart.observability.metrics): units left, drain lag."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from apps.promotion import selectors
+import redis
+
+from apps.promotion import flashsale, selectors
 from nexuscart.observability.metrics import Sample, scrape_gauge
 
 
@@ -12,3 +14,27 @@ from nexuscart.observability.metrics import Sample, scrape_gauge
 def flash_sale_remaining() -> Iterable[Sample]:
     # Campaigns not yet over (at most 100): one MGET for all of them.
     return [((str(c.id),), c.remaining) for c in selectors.campaign_list()]
+
+
+@scrape_gauge(
+    "nexuscart_flash_sale_drain_lag",
+    "Reservations not yet turned into orders: the order worker group's stream lag plus its pending entries.",
+    ["campaign"],
+)
+def flash_sale_drain_lag() -> Iterable[Sample]:
+    client = flashsale.sync_client()
+    samples = []
+    for campaign_id in selectors.campaign_ids_to_drain():
+        try:
+            groups = client.xinfo_groups(flashsale.Keys(campaign_id).stream)
+        except redis.ResponseError:  # no stream yet: nothing reserved
+            groups = []
+        group = next((g for g in groups if _text(g.get("name")) == flashsale.CONSUMER_GROUP), None)
+        if group is None:
+            continue
+        samples.append(((str(campaign_id),), int(group.get("lag") or 0) + int(group.get("pending") or 0)))
+    return samples
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
