@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import psycopg
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
@@ -108,11 +109,19 @@ def publish(event: DomainEvent) -> Published:
     aggregate_id = str(event.aggregate_id())
     args = [event.aggregate_type, aggregate_id, event_uuid(), event.event_type, event.version]
     args += [topic_for_context(event.context()), event.aggregate_type, aggregate_id, _payload(event)]
-    with connection.cursor() as cursor:
+    with _bound_cursor() as cursor:
         cursor.execute(_PUBLISH_ONE_SQL, [*args, json.dumps(trace_context()), timezone.now()])
         written = Published(*cursor.fetchone())
     _nudge_relay_on_commit()
     return written
+
+
+def _bound_cursor() -> psycopg.Cursor:
+    """A server-side-binding cursor on Django's connection (same transaction): the arrays travel as
+    parameters instead of being quoted into a query text of hundreds of kB, and psycopg prepares
+    the statement after a few runs, so PostgreSQL stops re-planning it."""
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
 
 
 def _payload(event: DomainEvent) -> str:
@@ -140,7 +149,7 @@ def publish_many(events: Sequence[DomainEvent]) -> list[Published]:
         [str(e.aggregate_id()) for e in events],
         [_payload(e) for e in events],
     )
-    with connection.cursor() as cursor:
+    with _bound_cursor() as cursor:
         cursor.execute(_PUBLISH_SQL, [*columns, json.dumps(trace_context()), timezone.now()])
         written = {row[1]: Published(*row) for row in cursor.fetchall()}
     _nudge_relay_on_commit()
