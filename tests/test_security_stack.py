@@ -12,6 +12,7 @@ words.
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -19,6 +20,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from apps.promotion.tests.factories import UserFactory, access_token, make_campaign
+from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.slow]
 
@@ -149,3 +151,25 @@ def test_the_hot_path_refuses_a_deactivated_account_within_a_second(real_stack):
     assert before.status_code == 404
     assert (after.status_code, after.json()["code"]) == (401, "authentication_failed")
     assert again.status_code == 404
+
+
+def test_fifteen_wrong_admin_passwords_through_the_edge_end_in_429s(real_stack):
+    """Issue 13 #4 live: 15 wrong admin passwords used to be 15 x 200."""
+    stack = real_stack(AUTH_LOCKOUT_ACCOUNT_RATE="10/15m")
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    http = client_at("127.0.0.12")
+
+    def attempt(password: str) -> int:
+        page = http.get(f"{stack.url}/admin/login/", timeout=10)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+        return http.post(
+            f"{stack.url}/admin/login/?next=/admin/",
+            data={"username": staff.email, "password": password, "csrfmiddlewaretoken": token},
+            allow_redirects=False,
+            timeout=10,
+        ).status_code
+
+    statuses = [attempt("wrong-password") for _ in range(15)]
+
+    assert statuses == [200] * 10 + [429] * 5
+    assert attempt(PASSWORD) == 429  # locked: even the right password

@@ -1,4 +1,5 @@
-"""allauth hooks: sign-ups made by allauth (storefront form, social login) record UserRegistered too."""
+"""allauth hooks: sign-ups made by allauth (storefront form, social login) record UserRegistered too;
+its per-address limits use nexuscart.client_ip."""
 
 from __future__ import annotations
 
@@ -7,9 +8,15 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.db import transaction
 
 from apps.user import services
+from nexuscart import client_ip
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def get_client_ip(self, request):
+        # allauth's own per-address limits (sign-up, password reset) see the same client as every
+        # other limit: behind the edge, REMOTE_ADDR is the edge for everyone.
+        return client_ip.from_meta(request.META) or super().get_client_ip(request)
+
     def clean_email(self, email: str) -> str:
         # Stored lowercased, like the API does, so one person is one account whatever the case.
         return super().clean_email(email).strip().lower()

@@ -60,3 +60,12 @@ def test_a_correct_admin_sign_in_works(client, staff):
     response = _admin_login(client, staff.email, PASSWORD)
     assert response.status_code == 302
     assert client.get("/admin/").status_code == 200
+
+
+def test_allauth_sees_the_client_behind_the_trusted_edge(rf, settings):
+    from apps.user.adapters import AccountAdapter
+
+    settings.TRUSTED_PROXIES = ["127.0.0.1/32"]
+    request = rf.get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.7")
+
+    assert AccountAdapter(request).get_client_ip(request) == "198.51.100.7"
