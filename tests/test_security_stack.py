@@ -15,8 +15,10 @@ from __future__ import annotations
 import re
 import time
 
+import jwt
 import pytest
 import requests
+from django.contrib.auth.models import Group
 from requests.adapters import HTTPAdapter
 
 from apps.promotion.tests.factories import UserFactory, access_token, make_campaign
@@ -173,3 +175,31 @@ def test_fifteen_wrong_admin_passwords_through_the_edge_end_in_429s(real_stack):
 
     assert statuses == [200] * 10 + [429] * 5
     assert attempt(PASSWORD) == 429  # locked: even the right password
+
+
+def test_staff_roles_and_rotated_jwt_keys_through_the_edge(real_stack):
+    """Issue 13 #3 and #9 live: a role decides a staff call; a token of the previous key still verifies."""
+    old_key = "the-previous-signing-key-0123456789abcdefghijklmnopqrstuvwxyz"
+    stack = real_stack(JWT_PREVIOUS_SIGNING_KEY=old_key, JWT_PREVIOUS_KEY_ID="k0")
+    plain_staff, finance = UserFactory(is_staff=True), UserFactory(is_staff=True)
+    finance.groups.add(Group.objects.get(name="finance"))
+
+    def refund(user) -> int:
+        return stack.post(
+            "/api/v1/staff/orders/1/refund",
+            json={},
+            headers={"Authorization": f"Bearer {access_token(user)}", "Idempotency-Key": f"k-{user.pk}"},
+        ).status_code
+
+    assert refund(plain_staff) == 403
+    assert refund(finance) not in (401, 403)  # past the permission check (no such order: 404)
+
+    def signed(key: str, kid: str) -> dict[str, str]:
+        claims = {"token_type": "access", "user_id": finance.pk, "exp": int(time.time()) + 60, "jti": "j"}
+        return {"Authorization": "Bearer " + jwt.encode(claims, key, algorithm="HS256", headers={"kid": kid})}
+
+    hot = "/api/v1/flash-sales/reservations/999999999"
+    assert stack.get("/api/v1/me", headers=signed(old_key, "k0")).status_code == 200
+    assert stack.get(hot, headers=signed(old_key, "k0")).status_code == 404  # authenticated, no such reservation
+    assert stack.get("/api/v1/me", headers=signed(old_key, "k9")).status_code == 401
+    assert stack.get(hot, headers=signed(old_key, "k9")).status_code == 401
