@@ -223,7 +223,8 @@ def generator() -> SnowflakeGenerator:
     if _generator is None or _generator_pid != os.getpid():
         with _generator_lock:
             if _generator is None or _generator_pid != os.getpid():
-                _generator = SnowflakeGenerator(nc_redis.client())
+                # A short timeout: the rare lease taken on the request path must fail fast, not stall it.
+                _generator = SnowflakeGenerator(nc_redis.client(timeout=0.5))
                 _generator_pid = os.getpid()
     return _generator
 
