@@ -19,12 +19,12 @@ import threading
 import time
 from collections.abc import Callable
 
-import redis
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
+from nexuscart import redis as nc_redis
 from nexuscart.observability import metrics as business_metrics
 
 logger = logging.getLogger(__name__)
@@ -40,16 +40,8 @@ def _check_postgres() -> None:
         cursor.execute("SELECT 1")
 
 
-_redis_clients: dict[str, redis.Redis] = {}
-
-
 def _check_redis() -> None:
-    url = settings.REDIS_URL
-    client = _redis_clients.get(url)
-    if client is None:
-        client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
-        _redis_clients[url] = client
-    client.ping()
+    nc_redis.client(timeout=1.0).ping()  # one client per process and route (nexuscart.redis)
 
 
 CHECKS: dict[str, Callable[[], None]] = {"postgres": _check_postgres, "redis": _check_redis}
