@@ -53,6 +53,7 @@ class HotRequest:
     body: bytes
     params: dict[str, str]
     client_ip: str
+    query_string: str = ""  # as received (`query` drops blank values)
 
     def json(self) -> dict[str, Any]:
         if not self.body:
@@ -74,7 +75,8 @@ class HotResponse:
     content_type: str = "application/json"
 
 
-Handler = Callable[[HotRequest], Awaitable[HotResponse]]
+# A handler may answer None: "not mine after all" (e.g. a cache miss), and Django serves the request.
+Handler = Callable[[HotRequest], Awaitable[HotResponse | None]]
 
 
 @dataclass(frozen=True)
@@ -173,8 +175,12 @@ class HotRouter:
                 body=body,
                 params=params,
                 client_ip=client_ip.from_scope(scope),
+                query_string=scope.get("query_string", b"").decode("latin-1"),
             )
             response = await handler(request)
+            if response is None:
+                await self.fallback(scope, _replay(body, receive), send)
+                return
         except HotError as exc:
             response = _problem(exc.status, exc.code, exc.detail, exc.headers)
         except nc_redis.UNAVAILABLE_ERRORS as exc:
@@ -192,7 +198,9 @@ class HotRouter:
 
     @staticmethod
     async def _send(send: Callable, response: HotResponse) -> None:
-        payload = json.dumps(response.body, separators=(",", ":")).encode()
+        # bytes: an already rendered representation (e.g. a cached catalog answer), sent as is.
+        body = response.body
+        payload = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":")).encode()
         headers = [(b"content-type", response.content_type.encode()), (b"content-length", str(len(payload)).encode())]
         headers += [(k.lower().encode(), str(v).encode()) for k, v in response.headers.items()]
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
@@ -225,6 +233,20 @@ async def _read_body(receive: Callable) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body"):
             return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Callable) -> Callable:
+    """`receive` for the fallback after a handler declined: the body it already read, then the rest."""
+    sent = False
+
+    async def again() -> dict:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return again
 
 
 def _problem(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> HotResponse:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.utils.http import http_date, parse_http_date_safe
@@ -23,12 +25,18 @@ class Rendered:
     last_modified: int  # epoch seconds: when this representation was built
 
 
+def request_key(host: str, path: str, pairs: Iterable[tuple[str, str]]) -> str:
+    """The cache key of an API request: host (the `next` links are absolute), path, sorted query.
+    Django's views and the hot path (apps/catalog/hot.py) compute it the same way."""
+    return f"{host}{path}?{urlencode(sorted(pairs))}"
+
+
 def rendered(body: bytes, content_type: str) -> Rendered:
     etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
     return Rendered(body=body, content_type=content_type, etag=etag, last_modified=int(time.time()))
 
 
-def _etag_matches(header: str, etag: str) -> bool:
+def etag_matches(header: str, etag: str) -> bool:
     if header.strip() == "*":
         return True
     # Weak comparison (RFC 9110 13.1.2): a proxy may have weakened our tag with W/.
@@ -40,7 +48,7 @@ def not_modified(request: HttpRequest, etag: str, last_modified: int) -> bool:
         return False
     inm = request.headers.get("If-None-Match")
     if inm is not None:
-        return _etag_matches(inm, etag)
+        return etag_matches(inm, etag)
     ims = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
     return ims is not None and last_modified <= ims
 

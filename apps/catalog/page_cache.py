@@ -42,6 +42,15 @@ def context(request: HttpRequest, values: dict) -> dict:
     return {**values, "csrf_token": CSRF_PLACEHOLDER} if getattr(request, _FLAG, False) else values
 
 
+def page_key(full_path: str, max_age: float | None) -> str:
+    return f"{full_path}#{int(time.time() // max_age)}" if max_age else full_path
+
+
+def page_etag(etag: str, csrf_secret: str) -> str:
+    """The page differs per visitor only by the token, which follows their CSRF cookie."""
+    return f'{etag[:-1]}-{hashlib.blake2b(csrf_secret.encode(), digest_size=4).hexdigest()}"'
+
+
 class _NotCacheable(Exception):
     def __init__(self, response: HttpResponse) -> None:
         self.response = response
@@ -68,9 +77,7 @@ def anonymous_page(scopes: Callable[..., tuple[str, ...]], *, max_age: float | N
                 return rendered(response.content, response["Content-Type"])
 
             token = get_token(request).encode()
-            key = request.get_full_path()
-            if max_age:
-                key = f"{key}#{int(time.time() // max_age)}"
+            key = page_key(request.get_full_path(), max_age)
             try:
                 rep = readcache.get_or_build("page", key, build, scopes=scopes(*args, **kwargs))
             except _NotCacheable as exc:
@@ -79,8 +86,7 @@ def anonymous_page(scopes: Callable[..., tuple[str, ...]], *, max_age: float | N
                     response.content = response.content.replace(CSRF_PLACEHOLDER.encode(), token)
                 return response
             # The page differs per visitor only by the token, which follows their CSRF cookie.
-            secret = request.META.get("CSRF_COOKIE", "")
-            etag = f'{rep.etag[:-1]}-{hashlib.blake2b(secret.encode(), digest_size=4).hexdigest()}"'
+            etag = page_etag(rep.etag, request.META.get("CSRF_COOKIE", ""))
             response = respond(
                 request,
                 rep,

@@ -143,6 +143,45 @@ def lookup(
     return value, hit
 
 
+# --- For the hot path (apps/catalog/hot.py), which reads Redis with its asyncio client ------
+def version_cache_key(scope: str) -> str:
+    """The Redis key of a scope's version (Django's cache key, prefix and key version included)."""
+    return cache.make_key(_vkey(scope))
+
+
+def value_cache_key(name: str, key: str, stamp: tuple[int, ...]) -> tuple[str, str]:
+    """(L1 key, Redis key) of a value built under these versions."""
+    full = _value_key(name, key, stamp)
+    return full, cache.make_key(full)
+
+
+def local_versions(scopes: tuple[str, ...]) -> tuple[int, ...] | None:
+    """The scopes' versions if this process read all of them recently enough, else None."""
+    oldest = time.monotonic() - settings.CATALOG_VERSION_RECHECK_SECONDS
+    with _lock:
+        seen = [_versions.get(s) for s in scopes]
+    if any(v is None or v[1] <= oldest for v in seen):
+        return None
+    return tuple(v[0] for v in seen)
+
+
+def remember_versions(found: dict[str, int]) -> None:
+    now = time.monotonic()
+    with _lock:
+        for scope, value in found.items():
+            _versions[scope] = (value, now)
+
+
+def local_get(full: str) -> object | None:
+    with _lock:
+        return _values.get(full)
+
+
+def local_put(full: str, value: object) -> None:
+    with _lock:
+        _values[full] = value
+
+
 def stamp_of(scopes: tuple[str, ...]) -> str:
     """A short string naming the scopes' current versions (an ETag ingredient)."""
     return ".".join(map(str, versions(scopes)))

@@ -8,8 +8,6 @@ problem+json.
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
@@ -27,7 +25,7 @@ from apps.catalog.api.params import (
     product_list_params_from,
     search_params_from,
 )
-from apps.catalog.http import Rendered, rendered, respond
+from apps.catalog.http import Rendered, rendered, request_key, respond
 from apps.catalog.search import suggest
 
 # Clients revalidate every time (a change must show within a second); the 304 makes that cheap.
@@ -40,9 +38,8 @@ def _json_rendered(data) -> Rendered:
 
 
 def _request_key(request: Request) -> str:
-    """Host (the `next` links are absolute), path and the query in a fixed order."""
-    query = urlencode(sorted((k, v) for k, values in request.query_params.lists() for v in values))
-    return f"{request.get_host()}{request.path}?{query}"
+    pairs = ((k, v) for k, values in request.query_params.lists() for v in values)
+    return request_key(request.get_host(), request.path, pairs)
 
 
 def _cached(request: Request, name: str, build, *, scopes=(readcache.CATALOG,)) -> HttpResponse:
@@ -187,16 +184,22 @@ class SearchApi(APIView):
 
     @extend_schema(parameters=[SearchQueryParams], responses=OutputSerializer)
     def get(self, request: Request) -> Response:
-        params = search_params_from(request.query_params, tree=selectors.category_tree_get())
+        # Two levels: this exact request's JSON (what the hot path serves too), then the result of
+        # the same question however it was typed (read_models.search_key).
+        inner_hit = False
+
+        def build() -> Rendered:
+            nonlocal inner_hit
+            params = search_params_from(request.query_params, tree=selectors.category_tree_get())
+            result, inner_hit = read_models.product_search(params=params)
+            return _json_rendered(self.OutputSerializer(result).data)
+
         rep, hit = readcache.lookup(
-            "api-search",
-            read_models.search_key(params),
-            lambda: _json_rendered(self.OutputSerializer(selectors.product_search(params=params)).data),
-            ttl=settings.CATALOG_SEARCH_CACHE_SECONDS,
+            "api-search", _request_key(request), build, ttl=settings.CATALOG_SEARCH_CACHE_SECONDS
         )
         response = respond(request, rep, cache_control=API_CACHE_CONTROL)
         # Whether the answer was cached, for clients and for the benchmark's hit ratio.
-        response["X-Cache"] = "hit" if hit else "miss"
+        response["X-Cache"] = "hit" if hit or inner_hit else "miss"
         return response
 
 
@@ -228,5 +231,6 @@ class SuggestApi(APIView):
             found = suggest.suggest(q=q, limit=limit)
             return _json_rendered(self.OutputSerializer({"q": q, "suggestions": found}).data)
 
-        rep = readcache.get_or_build("api-suggest", f"{limit}:{q}", build, ttl=settings.CATALOG_SEARCH_CACHE_SECONDS)
+        ttl = settings.CATALOG_SEARCH_CACHE_SECONDS
+        rep = readcache.get_or_build("api-suggest", _request_key(request), build, ttl=ttl)
         return respond(request, rep, cache_control=API_CACHE_CONTROL)

@@ -1,0 +1,200 @@
+"""Cached catalog representations served from the thin ASGI layer (nexuscart.hotpath), outside Django.
+
+Django builds every representation and stores it in readcache (L1 in-process, L2 Redis) under the
+versions events bump; this layer only *serves* what is already there: the same bytes, ETag,
+Last-Modified, Cache-Control and 304s as Django would answer. Anything it cannot answer exactly
+as Django would (not cached yet, a version not initialised, a signed-in or personal page, a
+visitor without a CSRF cookie) it declines, and Django serves the request in the same process.
+
+Routes: GET /api/v1/products, /api/v1/products/{slug}, /api/v1/categories, /api/v1/search,
+/api/v1/search/suggest, and the anonymous storefront pages /, /c/{path}/, /p/{slug}/, /search.
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+from urllib.parse import parse_qsl
+
+from django.conf import settings
+from django.middleware.csrf import _mask_cipher_secret  # the token format {% csrf_token %} renders
+from django.utils.http import http_date, parse_http_date_safe
+
+from apps.catalog import readcache
+from apps.catalog.http import Rendered, etag_matches, request_key
+from apps.catalog.page_cache import CSRF_PLACEHOLDER, PAGE_CACHE_CONTROL, page_etag, page_key
+from apps.catalog.readcache import CATALOG, product_scope
+from nexuscart import redis as nc_redis
+from nexuscart.hotpath import HotRequest, HotResponse, HotRoute
+
+API_CACHE_CONTROL = "public, max-age=0, must-revalidate"
+_SAFE_PATH = re.compile(r"^[A-Za-z0-9/_.\-]*$")
+_CSRF_SECRET = re.compile(r"^[A-Za-z0-9]{32}$")
+# What Django's middleware adds to every page (SecurityMiddleware, XFrameOptionsMiddleware).
+_PAGE_HEADERS = {
+    **({"X-Content-Type-Options": "nosniff"} if settings.SECURE_CONTENT_TYPE_NOSNIFF else {}),
+    **({"Referrer-Policy": settings.SECURE_REFERRER_POLICY} if settings.SECURE_REFERRER_POLICY else {}),
+    **(
+        {"Cross-Origin-Opener-Policy": settings.SECURE_CROSS_ORIGIN_OPENER_POLICY}
+        if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY
+        else {}
+    ),
+    "X-Frame-Options": settings.X_FRAME_OPTIONS,
+    "Vary": "Cookie",
+}
+
+
+async def _versions(scopes: tuple[str, ...]) -> tuple[int, ...] | None:
+    local = readcache.local_versions(scopes)
+    if local is not None:
+        return local
+    raw = await nc_redis.async_client().mget([readcache.version_cache_key(s) for s in scopes])
+    if any(value is None for value in raw):
+        return None  # never used yet: Django initialises it
+    found = {scope: int(value) for scope, value in zip(scopes, raw, strict=True)}
+    readcache.remember_versions(found)
+    return tuple(found[s] for s in scopes)
+
+
+async def _cached(name: str, key: str, scopes: tuple[str, ...]) -> Rendered | None:
+    if not settings.CATALOG_READ_CACHE:
+        return None
+    stamp = await _versions(scopes)
+    if stamp is None:
+        return None
+    local_key, redis_key = readcache.value_cache_key(name, key, stamp)
+    value = readcache.local_get(local_key)
+    if value is None:
+        raw = await nc_redis.async_client().get(redis_key)
+        if raw is None:
+            return None
+        value = pickle.loads(raw)  # noqa: S301 -- our own cache (django-redis' pickle serializer)
+        readcache.local_put(local_key, value)
+    return value if isinstance(value, Rendered) else None
+
+
+def _not_modified(request: HotRequest, etag: str, last_modified: int) -> bool:
+    inm = request.headers.get("if-none-match")
+    if inm is not None:
+        return etag_matches(inm, etag)
+    ims = parse_http_date_safe(request.headers.get("if-modified-since", ""))
+    return ims is not None and last_modified <= ims
+
+
+def _answer(
+    request: HotRequest, rep: Rendered, *, cache_control: str, etag: str | None = None, body: bytes | None = None
+) -> HotResponse:
+    tag = etag or rep.etag
+    headers = {"ETag": tag, "Last-Modified": http_date(rep.last_modified), "Cache-Control": cache_control}
+    if _not_modified(request, tag, rep.last_modified):
+        return HotResponse(304, b"", headers, rep.content_type)
+    return HotResponse(200, rep.body if body is None else body, headers, rep.content_type)
+
+
+def _api_key(request: HotRequest) -> str | None:
+    host = request.headers.get("host", "")
+    if not host or not _SAFE_PATH.match(request.path):
+        return None
+    return request_key(host, request.path, parse_qsl(request.query_string, keep_blank_values=True))
+
+
+async def _api(request: HotRequest, name: str, scopes: tuple[str, ...], *, hit_header: bool = False):
+    key = _api_key(request)
+    rep = await _cached(name, key, scopes) if key else None
+    if rep is None:
+        return None
+    response = _answer(request, rep, cache_control=API_CACHE_CONTROL)
+    if hit_header:
+        response.headers["X-Cache"] = "hit"
+    return response
+
+
+async def product_list(request: HotRequest) -> HotResponse | None:
+    return await _api(request, "api-products", (CATALOG,))
+
+
+async def product_detail(request: HotRequest) -> HotResponse | None:
+    slug = request.params["slug"]
+    return await _api(request, "api-product", (CATALOG, product_scope(slug)))
+
+
+async def category_tree(request: HotRequest) -> HotResponse | None:
+    return await _api(request, "api-categories", (CATALOG,))
+
+
+async def search(request: HotRequest) -> HotResponse | None:
+    return await _api(request, "api-search", (CATALOG,), hit_header=True)
+
+
+async def suggest(request: HotRequest) -> HotResponse | None:
+    return await _api(request, "api-suggest", (CATALOG,))
+
+
+def _cookies(request: HotRequest) -> dict[str, str]:
+    found = {}
+    for part in request.headers.get("cookie", "").split(";"):
+        name, sep, value = part.strip().partition("=")
+        if sep:
+            found[name] = value
+    return found
+
+
+async def _page(request: HotRequest, scopes: tuple[str, ...], max_age: float | None = None) -> HotResponse | None:
+    cookies = _cookies(request)
+    secret = cookies.get(settings.CSRF_COOKIE_NAME, "")
+    # A session may hold a signed-in shopper or flash messages, and a visitor without a CSRF
+    # cookie needs one set: Django answers those.
+    if settings.SESSION_COOKIE_NAME in cookies or "messages" in cookies or not _CSRF_SECRET.match(secret):
+        return None
+    if not _SAFE_PATH.match(request.path):
+        return None
+    full_path = request.path + (f"?{request.query_string}" if request.query_string else "")
+    rep = await _cached("page", page_key(full_path, max_age), scopes)
+    if rep is None:
+        return None
+    token = _mask_cipher_secret(secret).encode()
+    response = _answer(
+        request,
+        rep,
+        cache_control=PAGE_CACHE_CONTROL,
+        etag=page_etag(rep.etag, secret),
+        body=rep.body.replace(CSRF_PLACEHOLDER.encode(), token),
+    )
+    response.headers.update(_PAGE_HEADERS)
+    return response
+
+
+async def home_page(request: HotRequest) -> HotResponse | None:
+    return await _page(request, (CATALOG,))
+
+
+async def listing_page(request: HotRequest) -> HotResponse | None:
+    return await _page(request, (CATALOG,))
+
+
+async def product_page(request: HotRequest) -> HotResponse | None:
+    # max_age as the Django view's decorator (apps/catalog/views.py): the page's flash-sale note.
+    return await _page(request, (CATALOG, product_scope(request.params["slug"])), max_age=5)
+
+
+async def _decline(request: HotRequest) -> None:
+    """Other methods on these paths: Django answers them (HEAD, a 405, ...) exactly as before."""
+    return None
+
+
+_GET = {
+    r"^/api/v1/products$": product_list,
+    r"^/api/v1/products/(?P<slug>[-a-zA-Z0-9_]+)$": product_detail,
+    r"^/api/v1/categories$": category_tree,
+    r"^/api/v1/search$": search,
+    r"^/api/v1/search/suggest$": suggest,
+    r"^/$": home_page,
+    r"^/c/.+/$": listing_page,
+    r"^/search/?$": listing_page,
+    r"^/p/(?P<slug>[-a-zA-Z0-9_]+)/$": product_page,
+}
+ROUTES = [HotRoute("GET", pattern, handler) for pattern, handler in _GET.items()] + [
+    HotRoute(method, pattern, _decline)
+    for pattern in _GET
+    for method in ("HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+]
