@@ -23,6 +23,7 @@ from nexuscart.errors import ApplicationError
 
 SESSION_CART_KEY = "guest_cart"
 SESSION_COUPON_KEY = "guest_cart_coupon"  # the same key the cart API uses
+SESSION_CART_COUNT_KEY = "cart_count"
 
 
 def _cart_coupon(request: HttpRequest) -> str | None:
@@ -75,7 +76,9 @@ def cart_page(request: HttpRequest) -> HttpResponse:
     """The cart; its coupon form posts back here (action=coupon)."""
     if request.method == "POST":
         return _cart_coupon_action(request)
-    cart = _cart_view(request, _items(request))
+    items = _items(request)
+    _remember_count(request, items)
+    cart = _cart_view(request, items)
     return render(request, "order/cart.html", {"cart": cart, "max_quantity": settings.ORDER_MAX_LINE_QUANTITY})
 
 
@@ -105,11 +108,16 @@ def _cart_coupon_action(request: HttpRequest) -> HttpResponse:
 
 def _set(request: HttpRequest, sku: str, quantity: int, *, add: bool) -> None:
     if request.user.is_authenticated:
-        services.cart_item_set(user_id=request.user.id, sku=sku, quantity=quantity, add=add)
+        items = services.cart_item_set(user_id=request.user.id, sku=sku, quantity=quantity, add=add)
     else:
-        request.session[SESSION_CART_KEY] = services.guest_cart_item_set(
-            items=_items(request), sku=sku, quantity=quantity, add=add
-        )
+        items = services.guest_cart_item_set(items=_items(request), sku=sku, quantity=quantity, add=add)
+        request.session[SESSION_CART_KEY] = items
+    _remember_count(request, items)
+
+
+def _remember_count(request: HttpRequest, items: dict[str, int]) -> None:
+    """The header's cart count, kept in the session so no page pays a query for it."""
+    request.session[SESSION_CART_COUNT_KEY] = sum(items.values())
 
 
 @require_POST
@@ -187,6 +195,7 @@ def checkout_page(request: HttpRequest) -> HttpResponse:
             form_nonce.complete(scope, nonce, str(order.id))
         if cart.coupon_code:
             _coupon_forget(request)
+        _remember_count(request, {})
         return redirect(reverse("order:order-detail", args=[order.id]) + "?placed=1")
     options = services.shipping_options()
     chosen_address = _chosen(addresses, request.GET.get("address"))

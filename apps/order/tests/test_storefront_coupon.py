@@ -70,6 +70,7 @@ def test_an_unknown_coupon_is_explained(client, shopper):
 def test_a_guest_can_apply_a_coupon_too(client):
     sku = sku_for_sale(price=1000, stock=5)
     client.post("/cart/add/", {"sku": sku, "quantity": 1})
+    assert 'id="cart-count" aria-label="1 items">1<' in client.get("/").content.decode()  # header count
     code = _coupon(50)
     client.post("/cart/", {"code": code})
     assert "&minus;$5.00" in client.get("/cart/").content.decode()
