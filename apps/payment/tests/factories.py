@@ -6,6 +6,7 @@ import random
 import uuid
 
 import factory
+from django.contrib.auth.models import Group
 
 from apps.catalog import services as catalog_services
 from apps.inventory import services as inventory_services
@@ -19,6 +20,13 @@ __all__ = ["PASSWORD", "StaffFactory", "UserFactory", "awaiting_payment_order"]
 class StaffFactory(UserFactory):
     email = factory.LazyFunction(lambda: f"staff-{uuid.uuid4().hex[:10]}@example.com")
     is_staff = True
+
+    @factory.post_generation
+    def roles(self, create: bool, extracted, **kwargs) -> None:
+        # Payment staff are finance staff: refunds need its payment.add_refund (apps/user/roles.py).
+        if create:
+            for name in ("finance",) if extracted is None else extracted:
+                self.groups.add(Group.objects.get(name=name))
 
 
 def awaiting_payment_order(*, user_id: int, total: int = 2500, currency: str = "USD", with_address: bool = True):
