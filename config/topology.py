@@ -131,6 +131,7 @@ class Topology:
             "beat": [py, "-m", "celery", "-A", "config", "beat", "--schedule", str(self.out / "celerybeat-schedule"),
                      "--loglevel", "INFO"],
             "flashsale-worker": [py, str(ROOT / "manage.py"), "flashsale_worker"],
+            "flashsale-live": [py, str(ROOT / "manage.py"), "flashsale_live"],  # the admin's live sale view
         }  # fmt: skip
         for group in self.consumers:
             programs[f"consumer-{group}"] = [py, str(ROOT / "manage.py"), "consume_events", "--group", group]

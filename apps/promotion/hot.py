@@ -20,11 +20,10 @@ from datetime import UTC, datetime
 from cachetools import TLRUCache
 from django.conf import settings
 
-from apps.promotion import flashsale
+from apps.promotion import flashsale, live
 from nexuscart import snowflake
 from nexuscart.active_users import ensure_active
 from nexuscart.hotpath import HotError, HotRequest, HotResponse, HotRoute, authenticate, ok
-from nexuscart.observability import metrics
 from nexuscart.ratelimit import TokenBucket
 
 TOKENS_PER_IP = TokenBucket("fs-token-ip", settings.FLASH_SALE_TOKEN_IP_RATE, settings.FLASH_SALE_TOKEN_IP_BURST)
@@ -103,7 +102,7 @@ async def purchase(request: HotRequest) -> HotResponse:
     try:
         claims = flashsale.token_verify(token, campaign_id=campaign_id, user_id=user_id)
     except flashsale.TokenRejected as exc:
-        metrics.flash_sale_attempt(campaign_id, "bad_token")
+        live.record_attempt(campaign_id, "bad_token")
         raise HotError(403, exc.code, exc.detail) from exc
     reservation_id = str(snowflake.next_id())
     result = await flashsale.purchase(
@@ -114,7 +113,7 @@ async def purchase(request: HotRequest) -> HotResponse:
         rate=settings.FLASH_SALE_PURCHASE_USER_RATE,
         burst=settings.FLASH_SALE_PURCHASE_USER_BURST,
     )
-    metrics.flash_sale_attempt(campaign_id, "reserved" if result.code == "ok" else result.code)
+    live.record_attempt(campaign_id, "reserved" if result.code == "ok" else result.code)  # metric + live view
     if result.code != "ok":
         if result.code == "throttled":
             raise _throttled(result.value)
