@@ -7,6 +7,9 @@
 # Persistence: append-only file, fsync every second (NEXUSCART_REDIS_APPENDFSYNC=always|everysec|no),
 # no RDB snapshots, never evict: flash-sale stock, per-user counters and the reservation stream live
 # here, and a restart must not forget a unit a buyer was promised (a kill -9 loses at most ~1 s).
+# everysec, not always: scripts/bench/redis_fsync (token + purchase, 64 concurrent, 2-core box at
+# load 5.6-9.9) measured 4,567 purchases/s p99 33 ms with everysec vs 2,600/s p99 69 ms with always;
+# what a crash may still lose in that second is rebuilt from PostgreSQL at the re-warm.
 # Files: .local/redis (working dir, appendonlydir/), .local/log/redis.log, .local/run/redis.pid; a
 # second instance of its own (fault tests): NEXUSCART_LOCAL=<dir> NEXUSCART_REDIS_PORT=<port>.
 
