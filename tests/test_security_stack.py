@@ -203,3 +203,19 @@ def test_staff_roles_and_rotated_jwt_keys_through_the_edge(real_stack):
     assert stack.get(hot, headers=signed(old_key, "k0")).status_code == 404  # authenticated, no such reservation
     assert stack.get("/api/v1/me", headers=signed(old_key, "k9")).status_code == 401
     assert stack.get(hot, headers=signed(old_key, "k9")).status_code == 401
+
+
+def test_a_crowd_behind_one_carrier_nat_address_signs_in_through_the_edge(real_stack):
+    """Issue 13 #5 live, default limits: 60 shoppers on one address register, sign in and refresh."""
+    stack = real_stack()
+    nat = client_at("127.0.0.14")
+    statuses = []
+    for n in range(60):
+        body = {"email": f"nat-crowd-{n}@example.com", "password": PASSWORD}
+        statuses.append(nat.post(f"{stack.url}/api/v1/auth/register", json=body, timeout=10).status_code)
+        pair = nat.post(f"{stack.url}/api/v1/auth/token", json=body, timeout=10)
+        statuses.append(pair.status_code)
+        refresh = {"refresh": pair.json().get("refresh", "")}
+        statuses.append(nat.post(f"{stack.url}/api/v1/auth/token/refresh", json=refresh, timeout=10).status_code)
+
+    assert set(statuses) == {200, 201}
