@@ -33,25 +33,37 @@ class FlashSaleOrderInput:
     quantity: int
 
 
-_CLAIM_SQL = """
-INSERT INTO order_flashsaleorder (reservation_id, order_id, user_id, campaign_id, created_at)
-SELECT r, o, u, %s, now() FROM unnest(%s::varchar[], %s::bigint[], %s::bigint[]) AS t(r, o, u)
-ON CONFLICT (reservation_id) DO NOTHING
-RETURNING reservation_id, order_id
-"""
-_ORDERS_SQL = """
-INSERT INTO order_order (user_id, id, status, subtotal, discount, total, currency,
-    flash_sale_campaign_id, flash_sale_reservation_id, created_at, updated_at)
-SELECT u, o, %s, s, 0, s, %s, %s, r, %s, %s
-FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::varchar[]) AS t(u, o, s, r)
-"""
-_LINES_SQL = """
-INSERT INTO order_orderline (user_id, order_id, sku, name, quantity, unit_price, line_total)
-SELECT u, o, %s, %s, q, %s, q * %s FROM unnest(%s::bigint[], %s::bigint[], %s::integer[]) AS t(u, o, q)
-"""
-_TRANSITIONS_SQL = """
-INSERT INTO order_ordertransition (user_id, order_id, from_status, to_status, actor, reason, at)
-SELECT u, o, '', %s, %s, %s, %s FROM unnest(%s::bigint[], %s::bigint[]) AS t(u, o)
+# The whole batch in ONE statement: claim each reservation id (ON CONFLICT: already ordered, by
+# an earlier run or a concurrent worker, which it waits for), then write the orders, lines and
+# history rows of the claimed ones only. The foreign keys of lines and history are checked at
+# the end of the statement, when their orders exist.
+_WRITE_SQL = """
+WITH input AS (
+    SELECT * FROM unnest(%(rids)s::varchar[], %(oids)s::bigint[], %(users)s::bigint[], %(qtys)s::integer[])
+        AS t(r, o, u, q)
+),
+claimed AS (
+    INSERT INTO order_flashsaleorder (reservation_id, order_id, user_id, campaign_id, created_at)
+    SELECT r, o, u, %(campaign)s, %(now)s FROM input
+    ON CONFLICT (reservation_id) DO NOTHING
+    RETURNING reservation_id
+),
+fresh AS (SELECT i.* FROM input i JOIN claimed c ON c.reservation_id = i.r),
+orders AS (
+    INSERT INTO order_order (user_id, id, status, subtotal, discount, total, currency,
+        flash_sale_campaign_id, flash_sale_reservation_id, created_at, updated_at)
+    SELECT u, o, %(status)s, q * %(price)s, 0, q * %(price)s, %(currency)s, %(campaign)s, r, %(now)s, %(now)s
+    FROM fresh
+),
+lines AS (
+    INSERT INTO order_orderline (user_id, order_id, sku, name, quantity, unit_price, line_total)
+    SELECT u, o, %(sku)s, %(name)s, q, %(price)s, q * %(price)s FROM fresh
+),
+history AS (
+    INSERT INTO order_ordertransition (user_id, order_id, from_status, to_status, actor, reason, at)
+    SELECT u, o, '', %(status)s, %(actor)s, %(reason)s, %(now)s FROM fresh
+)
+SELECT r FROM fresh
 """
 
 
@@ -61,12 +73,12 @@ def flash_sale_orders_create(
 ) -> dict[str, int]:
     """The batch order writer: one AWAITING_PAYMENT order per reservation, all in ONE transaction.
 
-    Orders, lines, history rows and OrderCreated events are written with multi-row INSERTs
-    and the outbox's publish_many (six statements for the whole batch, not a handful per order). Idempotent by
-    reservation id: a reservation already ordered (an earlier batch that committed but was not
-    acknowledged, a replay) keeps its first order and gets nothing new. Returns reservation id ->
-    order id for every reservation of the batch. Any invalid reservation fails the whole batch
-    (the caller then isolates it).
+    Claims, orders, lines and history rows go in one statement of multi-row INSERTs, the
+    OrderCreated events in one more (the outbox's publish_many): a handful of statements for the
+    whole batch, not a handful per order. Idempotent by reservation id: a reservation already
+    ordered (an earlier batch that committed but was not acknowledged, a replay) keeps its first
+    order and gets nothing new. Returns reservation id -> order id for every reservation of the
+    batch. Any invalid reservation fails the whole batch (the caller then isolates it).
     """
     wanted: dict[str, FlashSaleOrderInput] = {}
     for item in reservations:
@@ -75,19 +87,33 @@ def flash_sale_orders_create(
     if not wanted:
         return {}
     items = list(wanted.values())
-    new_ids = [next_id() for _ in items]
+    new_ids = {i.reservation_id: next_id() for i in items}
+    snap = catalog_selectors.skus_get(skus=[sku]).get(sku)
     connection.ensure_connection()
     # A server-side-binding cursor on the same connection (so the same transaction): the batch's
     # 500-element arrays travel as parameters instead of being quoted into the SQL text in Python,
     # as Django's client-side-binding cursors do (a third of a batch's time).
     with psycopg.Cursor(connection.connection) as cursor:
-        # Blocks on a concurrent claim of the same ids until that transaction ends, then skips them.
         cursor.execute(
-            _CLAIM_SQL,
-            [campaign_id, [i.reservation_id for i in items], new_ids, [i.user_id for i in items]],
+            _WRITE_SQL,
+            {
+                "rids": list(new_ids),
+                "oids": list(new_ids.values()),
+                "users": [i.user_id for i in items],
+                "qtys": [i.quantity for i in items],
+                "campaign": campaign_id,
+                "now": timezone.now(),
+                "status": str(OrderStatus.AWAITING_PAYMENT),
+                "price": unit_price,
+                "currency": currency,
+                "sku": sku,
+                "name": (line_name(snap) if snap else sku)[:300],
+                "actor": FLASH_SALE_ACTOR,
+                "reason": f"flash sale {campaign_id}",
+            },
         )
-        claimed = dict(cursor.fetchall())
-        orders = dict(claimed)
+        claimed = {rid for (rid,) in cursor.fetchall()}
+        orders = {rid: new_ids[rid] for rid in claimed}
         missing = [rid for rid in wanted if rid not in claimed]
         if missing:
             cursor.execute(
@@ -95,36 +121,10 @@ def flash_sale_orders_create(
                 [missing],
             )
             orders.update(cursor.fetchall())
-        fresh = [wanted[rid] for rid in claimed]
-        if not fresh:
-            return orders
-        snap = catalog_selectors.skus_get(skus=[sku]).get(sku)
-        name = (line_name(snap) if snap else sku)[:300]
-        now = timezone.now()
-        users = [i.user_id for i in fresh]
-        order_ids = [claimed[i.reservation_id] for i in fresh]
-        cursor.execute(
-            _ORDERS_SQL,
-            [
-                OrderStatus.AWAITING_PAYMENT,
-                currency,
-                campaign_id,
-                now,
-                now,
-                users,
-                order_ids,
-                [unit_price * i.quantity for i in fresh],
-                [i.reservation_id for i in fresh],
-            ],
-        )
-        cursor.execute(
-            _LINES_SQL,
-            [sku, name, unit_price, unit_price, users, order_ids, [i.quantity for i in fresh]],
-        )
-        cursor.execute(
-            _TRANSITIONS_SQL,
-            [OrderStatus.AWAITING_PAYMENT, FLASH_SALE_ACTOR, f"flash sale {campaign_id}", now, users, order_ids],
-        )
+    fresh = [wanted[rid] for rid in wanted if rid in claimed]
+    if not fresh:
+        return orders
+    order_ids = [orders[i.reservation_id] for i in fresh]
     created = [
         events.OrderCreated(
             order_id=str(order_id),
