@@ -13,6 +13,7 @@ urlpatterns = [
     path("search/", views.search_page),
     path("c/<path:ref>/", views.category_page, name="category"),
     path("p/<slug:slug>/", views.product_page, name="product"),
+    path("demo-images/<slug:kind>/<slug:name>.jpg", views.demo_image, name="demo-image"),
     path("api/v1/categories", api.CategoryTreeApi.as_view(), name="api-categories"),
     path("api/v1/products", api.ProductListApi.as_view(), name="api-products"),
     path("api/v1/products/<str:slug>", api.ProductDetailApi.as_view(), name="api-product"),

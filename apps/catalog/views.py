@@ -143,3 +143,15 @@ def product_page(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request, "catalog/product.html", page_cache.context(request, {"product": product, "selected": selected})
     )
+
+
+def demo_image(request: HttpRequest, kind: str, name: str) -> HttpResponse:
+    """A demo product photo (demo/images.py), from the shared cache; immutable, so browsers keep it."""
+    from apps.catalog.demo import images
+
+    data = images.image_get(kind, name)
+    if data is None:
+        raise Http404("No such demo image.")
+    response = HttpResponse(data, content_type="image/jpeg")
+    response["Cache-Control"] = "public, max-age=2592000, immutable"
+    return response

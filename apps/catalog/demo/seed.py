@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from apps.catalog import indexing
+from apps.catalog.demo import images as demo_images
 from apps.catalog.demo.data import ADJECTIVES, BRANDS, FEATURES, TREE, Leaf
 from apps.catalog.models import Category, Product, Variant
 from apps.catalog.selectors import category_tree_invalidate
@@ -113,8 +114,21 @@ def demo_catalog_seed(*, products: int, seed: int = 42, stock: bool = True, inde
                     for step, c in enumerate(combos[:6])
                 ]
             )
+            # A picture of this kind of product in each of its colours (demo/images.py draws them).
+            colours = list(dict.fromkeys(c.get("Colour", "") for c in combos[:6])) or [""]
+            rows[-1].images = [
+                {
+                    "url": demo_images.image_url(kind=demo_images.kind_for(leaf.name), colour=col or noun, n=i),
+                    "alt": f"{name}{f' in {col.lower()}' if col else ''}, product photo",
+                }
+                for col in colours[:3]
+            ]
         Product.objects.bulk_create(rows, batch_size=2000)
         timings["products"] = time.monotonic() - started
+        # Drawn now: the featured products' photos and one of each kind (the rest on first view, cached).
+        first_of_kind = {img["url"].split("/")[2]: img["url"] for p in rows for img in p.images[:1]}
+        demo_images.warm({p.images[0]["url"] for p in rows if p.is_featured} | set(first_of_kind.values()))
+        timings["images"] = time.monotonic() - started
         variants = [
             Variant(
                 product_id=product.id,
