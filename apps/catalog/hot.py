@@ -91,11 +91,21 @@ def _answer(
     return HotResponse(200, rep.body if body is None else body, headers, rep.content_type)
 
 
+def _scheme(request: HotRequest) -> str:
+    """As Django's request.scheme: https only when the trusted proxy header says so."""
+    header = settings.SECURE_PROXY_SSL_HEADER
+    if header:
+        name = header[0].removeprefix("HTTP_").replace("_", "-").lower()
+        return "https" if request.headers.get(name, "").split(",")[0].strip() == header[1] else "http"
+    return "http"
+
+
 def _api_key(request: HotRequest) -> str | None:
     host = request.headers.get("host", "")
     if not host or not _SAFE_PATH.match(request.path):
         return None
-    return request_key(host, request.path, parse_qsl(request.query_string, keep_blank_values=True))
+    pairs = parse_qsl(request.query_string, keep_blank_values=True)
+    return request_key(f"{_scheme(request)}://{host}", request.path, pairs)
 
 
 async def _api(request: HotRequest, name: str, scopes: tuple[str, ...], *, hit_header: bool = False):
@@ -182,6 +192,23 @@ async def _decline(request: HotRequest) -> None:
     return None
 
 
+# Behind the edge (docker/nginx/routes.conf) a declined request is better served by the web servers
+# (gunicorn's threads) than by this process's Django: the edge says so with this header, and a 418
+# sends the request there (nginx error_page). Without it, Django answers in this process.
+DECLINE_HEADER = "x-nc-decline-status"
+
+
+def _edge_aware(handler):
+    async def serve(request: HotRequest) -> HotResponse | None:
+        response = await handler(request)
+        if response is None and request.headers.get(DECLINE_HEADER) == "418":
+            return HotResponse(418, b"", {}, "text/plain")
+        return response
+
+    serve.__name__ = handler.__name__  # the hot path's metrics label routes by handler name
+    return serve
+
+
 _GET = {
     r"^/api/v1/products$": product_list,
     r"^/api/v1/products/(?P<slug>[-a-zA-Z0-9_]+)$": product_detail,
@@ -193,8 +220,8 @@ _GET = {
     r"^/search/?$": listing_page,
     r"^/p/(?P<slug>[-a-zA-Z0-9_]+)/$": product_page,
 }
-ROUTES = [HotRoute("GET", pattern, handler) for pattern, handler in _GET.items()] + [
-    HotRoute(method, pattern, _decline)
+ROUTES = [HotRoute("GET", pattern, _edge_aware(handler)) for pattern, handler in _GET.items()] + [
+    HotRoute(method, pattern, _edge_aware(_decline))
     for pattern in _GET
     for method in ("HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 ]

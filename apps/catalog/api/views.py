@@ -39,7 +39,7 @@ def _json_rendered(data) -> Rendered:
 
 def _request_key(request: Request) -> str:
     pairs = ((k, v) for k, values in request.query_params.lists() for v in values)
-    return request_key(request.get_host(), request.path, pairs)
+    return request_key(f"{request.scheme}://{request.get_host()}", request.path, pairs)
 
 
 def _cached(request: Request, name: str, build, *, scopes=(readcache.CATALOG,)) -> HttpResponse:

@@ -28,7 +28,8 @@ end
 
 function response(status, headers, body)
   answers = answers + 1
-  if headers["X-Cache"] == "hit" then hits = hits + 1 end
+  -- Django keeps the header's case, the hot path sends it lower-cased.
+  if (headers["X-Cache"] or headers["x-cache"]) == "hit" then hits = hits + 1 end
 end
 
 function done(summary, latency, requests)
