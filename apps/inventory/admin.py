@@ -117,10 +117,10 @@ class StockAdmin(admin.ModelAdmin):
     def low_stock(self, obj: Stock) -> str:
         # Words and a warning sign, not a boolean tick: a green tick read as "fine" for a low item.
         if obj.available <= 0:
-            return format_html('<span style="color:#a4262c;font-weight:600">✖ Out of stock</span>')
+            return format_html('<span style="color:#a4262c;font-weight:600">{}</span>', "✖ Out of stock")
         if getattr(obj, "is_low", False):
-            return format_html('<span style="color:#8a4b00;font-weight:600">⚠ Low</span>')
-        return format_html('<span style="color:#11703a">OK</span>')
+            return format_html('<span style="color:#8a4b00;font-weight:600">{}</span>', "⚠ Low")
+        return format_html('<span style="color:#11703a">{}</span>', "OK")
 
     def get_urls(self):
         return [
