@@ -1,6 +1,6 @@
 """The live view of a flash sale: a stream processor keeping per-campaign, per-second counters.
 
-    hot path ──(one small message per purchase attempt)──> Kafka <prefix>.flashsale-attempts ─┐
+    hot path ──(attempt counts per second, every 0.5 s)──> Kafka <prefix>.flashsale-attempts ─┐
     outbox ──> relay ──> Kafka <prefix>.order (OrderCreated with flash_sale, OrderPaid) ───────┤
                                                                                              v
              manage.py flashsale_live: consumer group <prefix>.flashsale-live (its own group)
@@ -16,15 +16,17 @@ fills the right seconds. Delivery is at least once: offsets are committed after 
 written, so a processor killed in between counts that batch twice. That is fine for a staff chart;
 the books (orders, payments) never read these counters.
 
-The attempts topic is telemetry, not a domain event: the hot path produces to it with the
-process's idempotent producer without waiting (a full local queue drops the message rather than
-slowing a purchase down).
+The attempts topic is telemetry, not a domain event: each hot-path process counts its attempts per
+campaign, result and second and a background thread sends the counts every half second with the
+process's idempotent producer (a full local queue drops them rather than slowing a purchase down).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -57,17 +59,62 @@ def _order_key(order_id: str) -> str:
     return f"fslive:order:{order_id}"
 
 
-def record_attempt(campaign_id: int, result: str) -> None:
-    """One purchase attempt on the hot path: the Prometheus counter, and a message for the live view."""
-    metrics.flash_sale_attempt(campaign_id, result)
-    result = result if result in metrics.PURCHASE_RESULTS else "bad_token"
-    value = json.dumps({"c": campaign_id, "r": result, "t": int(time.time() * 1000)}, separators=(",", ":"))
-    try:
+class _AttemptBuffer:
+    """Attempts counted per (campaign, result, second) in this process and sent once a half second:
+    one Kafka message per counter and second instead of one per attempt (a dict increment on the
+    request path, ~1 us, instead of a produce call, ~14 us). A daemon thread sends; it is started by
+    the first attempt of each process (so a forked worker gets its own)."""
+
+    def __init__(self, interval: float = 0.5) -> None:
+        self.interval = interval
+        self.lock = threading.Lock()
+        self.counts: dict[tuple[int, str, int], int] = defaultdict(int)
+        self.pid = 0
+
+    def add(self, campaign_id: int, result: str) -> None:
+        with self.lock:
+            self.counts[(campaign_id, result, int(time.time()))] += 1
+            if self.pid != os.getpid():
+                self.pid = os.getpid()
+                threading.Thread(target=self._loop, name="flashsale-live-attempts", daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(self.interval)
+            try:
+                self.flush()
+            except Exception:  # telemetry: never let it die, never let it raise into a purchase
+                logger.warning("live view: sending attempt counts failed", exc_info=True)
+
+    def flush(self) -> int:
+        with self.lock:
+            counts, self.counts = self.counts, defaultdict(int)
+        if not counts:
+            return 0
         producer = kafka.producer()
-        producer.produce(attempts_topic(), key=str(campaign_id).encode(), value=value.encode())
-        producer.poll(0)  # serve delivery reports as we go; never blocks
-    except BufferError:
-        logger.warning("live view: attempt dropped, producer queue full", extra={"campaign_id": campaign_id})
+        topic = attempts_topic()
+        for (campaign_id, result, second), n in counts.items():
+            value = json.dumps({"c": campaign_id, "r": result, "t": second * 1000, "n": n}, separators=(",", ":"))
+            try:
+                producer.produce(topic, key=str(campaign_id).encode(), value=value.encode())
+            except BufferError:
+                logger.warning("live view: attempt counts dropped, producer queue full")
+        producer.poll(0)
+        return len(counts)
+
+
+_attempts = _AttemptBuffer()
+
+
+def record_attempt(campaign_id: int, result: str) -> None:
+    """One purchase attempt on the hot path: the Prometheus counter, and a count for the live view."""
+    metrics.flash_sale_attempt(campaign_id, result)
+    _attempts.add(campaign_id, result if result in metrics.PURCHASE_RESULTS else "bad_token")
+
+
+def flush_attempts() -> int:
+    """Send the counted attempts now (tests; the sender thread does it every half second)."""
+    return _attempts.flush()
 
 
 class LiveProcessor:
@@ -115,7 +162,7 @@ class LiveProcessor:
                 try:
                     data = json.loads(message.value())
                     campaign, second = str(int(data["c"])), int(data["t"]) // 1000
-                    counts[(campaign, f"{second}|attempt:{data['r']}")] += 1
+                    counts[(campaign, f"{second}|attempt:{data['r']}")] += int(data.get("n", 1))
                 except (ValueError, KeyError, TypeError):
                     logger.warning("live view: unreadable attempt message", extra={"offset": message.offset()})
                 continue

@@ -80,6 +80,7 @@ def test_the_live_view_shows_a_real_sale(client, redis_client):
 
     answers = _run_sale(campaign.id, buyers)
     assert [status for status, _ in answers] == [202, 202, 409, 422]
+    assert live.flush_attempts() >= 1  # the sender thread would do it within half a second
     kafka.producer().flush(10)
     ReservationWorker(campaign_ids=[campaign.id]).run(idle_timeout=0.5)
     first = order_selectors.order_get_by_reservation(reservation_id=answers[0][1]["reservation_id"])
