@@ -14,11 +14,16 @@ from django.core.exceptions import PermissionDenied
 from django.db import InterfaceError as DatabaseInterfaceError
 from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, HttpRequest, JsonResponse
+from django_redis.exceptions import ConnectionInterrupted
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 logger = logging.getLogger(__name__)
+# redis-py's "not answering" errors and django-redis's wrapper of them (the cache API).
+_REDIS_UNAVAILABLE: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError, ConnectionInterrupted)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://nexuscart.dev/problems/"
@@ -96,6 +101,12 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    if isinstance(exc, _REDIS_UNAVAILABLE):
+        # Redis stalled or unreachable (client timeouts: nexuscart/redis.py): retryable, like the hot path's.
+        logger.warning("redis unavailable", exc_info=exc)
+        response = problem_response(503, "service_unavailable", "A backing service is unavailable; retry shortly.")
+        response["Retry-After"] = "1"
+        return response
     if isinstance(exc, DatabaseOperationalError | DatabaseInterfaceError):
         # The database is away (restart, failover, network): a retryable 503, not a bug. The request's
         # transaction is rolled back with the connection; Django reconnects on the next request

@@ -94,3 +94,33 @@ def test_slow_postgres_slows_requests_without_errors(faults, fault_stack, shop):
     )
     assert response.status_code == 201, response.text
     assert faults.sql("SELECT count(*) FROM order_orderline WHERE order_id = %s", int(response.json()["id"])) == [(1,)]
+
+
+def test_stalled_redis_never_gives_django_routes_a_500(faults, fault_stack, shop):
+    """Django's side with Redis blackholed: a 503 problem or a fail-open answer, never a 500 or a hang.
+
+    Each Redis call on the path waits its read timeout (REDIS_TIMEOUT, 2 s), so these answers are
+    slow (several seconds); the bound here is the edge's proxy timeout (60 s), not "fast".
+    """
+    stack = fault_stack
+    _user_id, token, _address = shop.buyers[2]
+    auth = {"Authorization": f"Bearer {token}"}
+    faults.toxic("redis", "timeout", timeout=0)
+    calls = [
+        ("GET", "/api/v1/products", {}),
+        ("GET", "/api/v1/orders", {"headers": auth}),
+        ("POST", "/api/v1/auth/token", {"json": {"email": "nobody@example.com", "password": "wrong-password"}}),
+    ]
+    for method, path, kwargs in calls:
+        started = time.monotonic()
+        response = stack.request(method, path, timeout=60, **kwargs)
+        seconds = time.monotonic() - started
+        assert response.status_code != 500, (path, response.text)
+        assert response.status_code < 500 or response.json()["code"] == "service_unavailable", (path, response.text)
+        assert seconds < 55, (path, seconds)
+    # /readyz says which dependency is down.
+    ready, _seconds = timed_get(stack, "/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["redis"] != "ok"
+    faults.heal()
+    until_ok(stack, "/api/v1/products")
