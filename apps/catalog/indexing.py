@@ -28,6 +28,7 @@ from opensearchpy.helpers import bulk
 
 from apps.catalog.documents import ProductDocument, index_pattern, read_alias, write_alias
 from apps.catalog.models import Category, Product, ProductSearchEntry, Variant
+from nexuscart.observability import progress
 
 logger = logging.getLogger(__name__)
 
@@ -241,7 +242,7 @@ def search_read_model_rebuild(*, batch_size: int = 1000, product_ids: list[int] 
     """(Re)write the PostgreSQL read model for every product (or the given ones), in bulk."""
     ids = product_ids if product_ids is not None else list(Product.objects.order_by("pk").values_list("pk", flat=True))
     categories = _Categories()
-    for chunk in _batches(ids, batch_size):
+    for chunk in progress.track(_batches(ids, batch_size), "read model", total=len(ids), weight=len):
         _save_entries(_build_entries(_products(chunk, lock=False), categories))
     return len(ids)
 
@@ -260,7 +261,7 @@ def search_index_rebuild(*, batch_size: int = 1000) -> RebuildResult:
     new = search_index_create(live=False)
     ids = list(Product.objects.order_by("pk").values_list("pk", flat=True))
     categories = _Categories()
-    for chunk in _batches(ids, batch_size):
+    for chunk in progress.track(_batches(ids, batch_size), "indexed", total=len(ids), weight=len):
         entries = _build_entries(_products(chunk, lock=False), categories)
         _save_entries(entries)
         _index(entries, op="create", indices=[new])

@@ -21,6 +21,7 @@ from apps.catalog.demo import images as demo_images
 from apps.catalog.demo.data import ADJECTIVES, BRANDS, FEATURES, TREE, Leaf
 from apps.catalog.models import Category, Product, Variant
 from apps.catalog.selectors import category_tree_invalidate
+from nexuscart.observability import progress
 
 IMAGE_BASE = "/static/catalog/img"
 
@@ -72,7 +73,7 @@ def demo_catalog_seed(*, products: int, seed: int = 42, stock: bool = True, inde
     if Product.objects.exists():
         raise AlreadySeeded(f"the catalog already has {Product.objects.count()} products")
     rng = random.Random(seed)
-    timings: dict[str, float] = {}
+    timings: dict[str, float] = progress.StepTimes()  # each step also printed by a reporting command
     started = time.monotonic()
     now = timezone.now().replace(microsecond=0)
     with transaction.atomic():

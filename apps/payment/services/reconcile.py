@@ -17,6 +17,7 @@ from apps.payment.services import attempts
 from apps.payment.services._common import flag, lock_order
 from apps.payment.services.refunds import in_flight_amount, refund_submit_requested
 from apps.payment.services.webhooks import record_remote_state, settle_order
+from nexuscart.observability import progress
 
 logger = logging.getLogger("apps.payment.services")
 
@@ -35,7 +36,7 @@ def payments_reconcile(*, since: timedelta = timedelta(days=30)) -> list[Reconci
     actions: list[ReconcileAction] = []
     cutoff = timezone.now() - since
     order_ids = Payment.objects.filter(created_at__gte=cutoff).order_by().values_list("order_id", flat=True).distinct()
-    for order_id in list(order_ids):
+    for order_id in progress.track(list(order_ids), "orders checked"):
         with transaction.atomic():
             lock_order(order_id)
             found, unconfirmed = _reconcile_order(order_id)

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.catalog import indexing
+from nexuscart.observability import progress
 
 
 class Command(BaseCommand):
@@ -15,6 +16,7 @@ class Command(BaseCommand):
         group.add_argument("--read-model", action="store_true")
         parser.add_argument("--batch-size", type=int, default=1000)
 
+    @progress.reporting("search_index")  # progress lines on stderr
     def handle(self, *args, rebuild: bool, read_model: bool, batch_size: int, **options):
         if read_model or not indexing.search_enabled():
             n = indexing.search_read_model_rebuild(batch_size=batch_size)

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.catalog.demo.seed import AlreadySeeded, demo_catalog_seed
+from nexuscart.observability import progress
 
 
 class Command(BaseCommand):
@@ -11,6 +12,7 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=42, help="Random seed: the same seed gives the same shop.")
         parser.add_argument("--no-stock", action="store_true", help="Leave inventory alone.")
 
+    @progress.reporting("seed_demo")  # progress lines on stderr
     def handle(self, *args, products: int, seed: int, no_stock: bool, **options):
         if not 1 <= products <= 200_000:
             raise CommandError("--products must be between 1 and 200000")

@@ -8,6 +8,7 @@ pending checkout reservation still has an unpaid order is the order context's qu
 from django.core.management.base import BaseCommand
 
 from apps.inventory import services
+from nexuscart.observability import progress
 
 
 class Command(BaseCommand):
@@ -16,6 +17,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--fix", action="store_true", help="fix stock rows")
 
+    @progress.reporting("reconcile_inventory")  # progress lines on stderr
     def handle(self, *args, fix: bool = False, **options) -> None:
         issues = services.inventory_reconcile(fix=fix)
         for issue in issues:

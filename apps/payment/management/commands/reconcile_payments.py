@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand
 
 from apps.payment import services
+from nexuscart.observability import progress
 
 
 class Command(BaseCommand):
@@ -15,6 +16,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--days", type=int, default=30, help="look at payments created in the last N days")
 
+    @progress.reporting("reconcile_payments")  # progress lines on stderr
     def handle(self, *args, days: int, **options) -> None:
         actions = services.payments_reconcile(since=timedelta(days=days))
         for action in actions:

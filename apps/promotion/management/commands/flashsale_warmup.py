@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.promotion import services
 from nexuscart.errors import ApplicationError
+from nexuscart.observability import progress
 
 
 class Command(BaseCommand):
@@ -10,6 +11,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("campaign_id", type=int)
 
+    @progress.reporting("flashsale_warmup")  # progress lines on stderr
     def handle(self, *args, campaign_id: int, **options):
         try:
             campaign = services.flash_sale_campaign_warmup(campaign_id=campaign_id)
