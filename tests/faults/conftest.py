@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from tests.faults.harness import DB_NAME, Faults, Shop, make_shop
+from tests.faults.harness import DB_NAME, STRIPE_MOCK_PORT, Faults, Shop, make_shop
 from tests.stack import Stack, free_port, start_stack
 
 
@@ -28,6 +29,7 @@ def faults() -> Iterator[Faults]:
         env.services("start", "postgres", "redis", "toxiproxy")
         env.proxy("postgres", env.pg_port)
         env.proxy("redis", env.redis_port)
+        env.proxy("stripe", STRIPE_MOCK_PORT)  # the shared stripe-mock: stateless, a toxic here slows only us
         with psycopg.connect(
             f"postgres://nexuscart:nexuscart@127.0.0.1:{env.pg_port}/postgres", autocommit=True
         ) as conn:
@@ -47,6 +49,15 @@ def fault_stack(faults: Faults) -> Iterator[Stack]:
     faults.heal()
     with start_stack(faults.app_env()) as stack:
         yield stack
+    faults.heal()
+
+
+@pytest.fixture
+def start_fault_stack(faults: Faults) -> Iterator[Callable[..., Stack]]:
+    """start(**env) -> the fault stack with extra settings for the app processes; healed after."""
+    faults.heal()
+    with contextlib.ExitStack() as stacks:
+        yield lambda **env: stacks.enter_context(start_stack(faults.app_env(**env)))
     faults.heal()
 
 

@@ -8,7 +8,8 @@ whose proxies sit between the app and each of them. The app runs as the real sta
 connected THROUGH the proxies, so a test can add latency or cut a connection (`faults.toxic(...)`)
 or restart a server (`faults.services("restart", "postgres")`) and watch what clients get.
 
-Kafka and OpenSearch are the shared ones (own topic prefix; search off): no test here breaks them.
+stripe-mock is the shared one behind a proxy of ours (it is stateless: a toxic slows only this
+suite's calls). Kafka is the shared one (own topic prefix) and search is off: no test here breaks them.
 Every fixture is bounded in time and restores what it broke (toxics removed after each test).
 """
 
@@ -29,6 +30,7 @@ from tests.stack import ROOT, Stack, free_port
 
 SERVICES = ROOT / "scripts" / "services"
 DB_NAME = "nexuscart_faults"
+STRIPE_MOCK_PORT = 12111  # scripts/services' stripe-mock
 
 
 @dataclass
@@ -119,6 +121,7 @@ class Faults:
             NEXUSCART_TEST_TOPIC_PREFIX=self.topic_prefix,
             KAFKA_TOPIC_PREFIX=self.topic_prefix,
             SEARCH_URL="",
+            STRIPE_API_BASE=f"http://127.0.0.1:{self.proxy_ports['stripe']}",
             TRUSTED_PROXIES="127.0.0.1/32,::1/128",
             JWT_ACCESS_MINUTES="60",
             LOG_LEVEL="WARNING",
