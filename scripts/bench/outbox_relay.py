@@ -119,6 +119,15 @@ def naive(count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
+def drop_topics() -> None:
+    """This run's topics (its own prefix) go when it is done."""
+    client = kafka.admin()
+    prefix = os.environ["KAFKA_TOPIC_PREFIX"] + "."
+    mine = [t for t in client.list_topics(timeout=15).topics if t.startswith(prefix)]
+    for future in client.delete_topics(mine, operation_timeout=30).values() if mine else []:
+        future.result()
+
+
 def main() -> None:
     count = int(sys.argv[1])
     kafka.ensure_topics([kafka.topic_for_context("bench")])
@@ -131,6 +140,7 @@ def main() -> None:
     naive_rate = naive(min(count, 2000))
     OutboxEvent.objects.filter(aggregate_type="bench").delete()
     AggregateSequence.objects.filter(aggregate_type="bench").delete()
+    drop_topics()
 
     print(f"events per variant: {count} over 500 aggregates; {os.cpu_count()} cores; Kafka acks=all, idempotent")
     print(f"publish() into the outbox:            {publish_rate:8.0f} events/s (1000 per transaction)")
