@@ -112,3 +112,15 @@ def variant_groups(product) -> list[tuple[str, str, list]]:
         (first, value, sorted(members, key=lambda v: tuple(_option_key(v.attributes.get(k, "")) for k in rest)))
         for value, members in sorted(groups.items(), key=lambda item: _option_key(item[0]))
     ]
+
+
+@register.simple_tag
+def related_products(product, limit: int = 4) -> list:
+    """Other products of the same category, newest first (the cached search read model)."""
+    from apps.catalog import read_models
+    from apps.catalog.search import SearchParams
+
+    result, _ = read_models.product_search(
+        params=SearchParams(category_id=product.category.id, sort="newest", page_size=limit + 1)
+    )
+    return [card for card in result.results if card.slug != product.slug][:limit]

@@ -31,3 +31,12 @@ def test_variants_are_grouped_by_colour_and_sorted_by_size(client, shop, setting
     assert html.index("Colour: Blue") < html.index("OX-S-BLUE") < html.index("OX-M-BLUE") < html.index("Colour: White")
     assert f'max="{min(5, settings.ORDER_MAX_LINE_QUANTITY)}"' in html  # 5 in stock for the selected S/Blue
     assert 'max="99"' not in html
+
+
+def test_the_product_page_shows_related_products_of_its_category(client, shop, settings, reindex):
+    settings.SEARCH_URL = ""
+    reindex()
+    html = client.get("/p/northwind-oxford-shirt/").content.decode()
+    related = html.split('id="related"')[1]
+    assert "Harbor Flannel Shirt" in related
+    assert "Northwind Oxford Shirt" not in related
