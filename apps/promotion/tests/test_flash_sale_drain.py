@@ -5,7 +5,9 @@ Real PostgreSQL and Redis; the Redis that gets killed is this test's own redis-s
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import logging
 import socket
 import subprocess
@@ -21,7 +23,7 @@ from apps.order import services as order_services
 from apps.order.services import FlashSaleOrderInput, flash_sale_orders_create
 from apps.promotion import flashsale
 from apps.promotion.models import FlashSaleRelease
-from apps.promotion.tests.factories import make_campaign, make_users
+from apps.promotion.tests.factories import access_token, make_campaign, make_users
 from nexuscart.models import OutboxEvent
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -40,6 +42,27 @@ def reserve(campaign_id: int, user_id: int, reservation_id: str, quantity: int =
     )
     code, _ = flashsale.PURCHASE.run(client, keys=keys, args=args)
     return code.decode()
+
+
+def hot_get(path: str, user) -> tuple[int, dict]:
+    """GET through the ASGI application in this process (the thin hot router, no server)."""
+    from config.asgi import application
+
+    sent: dict = {}
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            sent["status"] = message["status"]
+        elif message["type"] == "http.response.body":
+            sent["body"] = sent.get("body", b"") + message.get("body", b"")
+
+    headers = [(b"authorization", f"Bearer {access_token(user)}".encode())]
+    scope = {"type": "http", "method": "GET", "path": path, "headers": headers, "query_string": b""}
+    asyncio.run(application(scope, receive, send))
+    return sent["status"], json.loads(sent["body"])
 
 
 def order_count(campaign_id: int) -> int:
@@ -142,6 +165,11 @@ def test_a_poison_reservation_is_dead_lettered_and_its_unit_and_quota_given_back
     record = flashsale.reservation_record(client, campaign.id, "63002")
     assert (record.status, record.order_id) == ("cancelled", None)
     assert client.hget(flashsale.Keys(campaign.id).reasons, "63002") == b"order_failed"
+    status, body = hot_get("/api/v1/flash-sales/reservations/63002", bad)  # what the buyer's page polls
+    assert status == 200, body
+    assert (body["status"], body["reason"], body["order_id"]) == ("cancelled", "order_failed", None)
+    status, body = hot_get("/api/v1/flash-sales/reservations/63001", good)
+    assert (body["status"], "reason" in body) == ("ordered", False)
     release = FlashSaleRelease.objects.get(reservation_id="63002")
     assert (release.order_id, release.quantity, release.reason) == (None, 2, "order_failed")
     assert client.xpending(flashsale.Keys(campaign.id).stream, flashsale.CONSUMER_GROUP)["pending"] == 0
