@@ -181,6 +181,13 @@ def order_cancel(*, order_id: int, actor: str, reason: str, user_id: int | None 
     )
 
 
+def _require_shipping_address(order: Order) -> None:
+    # A flash-sale order gets its address from the shopper before payment (services/shipping.py);
+    # one paid without it (through the API) must not leave the warehouse unaddressed.
+    if not order.shipping_address:
+        raise Conflict(f"Order {order.id} has no shipping address.", code="no_shipping_address")
+
+
 def order_ship(*, order_id: int, actor: str, reason: str = "shipped") -> OrderSnapshot:
     return _transition(
         order_id=order_id,
@@ -190,6 +197,7 @@ def order_ship(*, order_id: int, actor: str, reason: str = "shipped") -> OrderSn
         actor=actor,
         reason=reason,
         event=lambda o, _: events.OrderShipped(order_id=str(o.id), user_id=o.user_id),
+        before_save=_require_shipping_address,
     )
 
 

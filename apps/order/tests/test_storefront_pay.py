@@ -99,3 +99,13 @@ def test_a_flash_sale_order_needs_an_address_before_it_can_be_paid(client, shopp
     html = client.get(f"/orders/{order.id}/").content.decode()
     assert f'href="/orders/{order.id}/pay/"' in html
     assert client.get(f"/orders/{order.id}/pay/").status_code == 200
+
+
+def test_an_order_without_an_address_cannot_be_shipped_through_any_door(shopper):
+    from nexuscart.errors import Conflict
+
+    order = _flash_sale_order(shopper)
+    services.order_mark_paid(order_id=order.id, payment_reference="pi_x", amount=900, currency="USD", actor="test")
+    with pytest.raises(Conflict, match="no shipping address"):
+        services.order_ship(order_id=order.id, actor="staff:test")
+    assert selectors.order_get(order_id=order.id).status == "PAID"
