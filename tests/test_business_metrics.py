@@ -309,3 +309,45 @@ def test_counters_from_several_processes_add_up_in_multiprocess_mode(tmp_path):
     )
     assert shown.returncode == 0, shown.stderr[-3000:]
     assert shown.stdout.strip().splitlines()[-1] == "[6.0]"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_not_live_and_throttled_attempts_are_counted(scrape, redis_client, settings):
+    from datetime import timedelta
+
+    from nexuscart.hotpath import HotRouter, discover_routes
+
+    router = HotRouter(routes=discover_routes(), fallback=None)
+    upcoming = make_campaign(quantity=5, starts_in=timedelta(minutes=10))
+    running = make_campaign(quantity=50, per_user_limit=50)
+    user = UserFactory()
+    settings.FLASH_SALE_PURCHASE_USER_BURST = 1
+    settings.FLASH_SALE_PURCHASE_USER_RATE = 0.001
+    before = scrape()
+
+    def token(campaign_id: int) -> str:
+        expires = flashsale.now_ms() + 60_000
+        return flashsale.token_encode(campaign_id=campaign_id, user_id=user.id, expires_ms=expires)[0]
+
+    async def run() -> list[int]:
+        from nexuscart import redis as nc_redis
+
+        auth = {"authorization": f"Bearer {access_token(user)}"}
+        statuses = []
+        for campaign_id in (upcoming.id, running.id, running.id):
+            if campaign_id == running.id:  # a real token (its nonce is stored when issued)
+                issued = await _asgi(router, "POST", f"/api/v1/flash-sales/{campaign_id}/token", {}, auth)
+                purchase_token = issued[1]["token"]
+            else:  # the sale is not live: no token is issued, a well-signed one is refused as not live
+                purchase_token = token(campaign_id)
+            path = f"/api/v1/flash-sales/{campaign_id}/purchase"
+            statuses.append((await _asgi(router, "POST", path, {"token": purchase_token}, auth))[0])
+        await nc_redis.aclose_loop_clients()
+        return statuses
+
+    assert asyncio.run(run()) == [409, 202, 429]
+    after = scrape()
+    name = "nexuscart_flash_sale_purchases_total"
+    for campaign, result in ((upcoming.id, "not_live"), (running.id, "reserved"), (running.id, "throttled")):
+        labels = {"campaign": str(campaign), "result": result}
+        assert value(after, name, **labels) - value(before, name, **labels) == 1, result
