@@ -18,6 +18,7 @@ from apps.order import events
 from apps.order.models import OrderStatus
 from apps.order.selectors import OrderSnapshot, order_get
 from apps.order.services.common import line_name, validate_quantity
+from apps.promotion import services as promotion_services
 from nexuscart.errors import Conflict
 from nexuscart.observability import metrics
 from nexuscart.outbox import publish_many
@@ -125,6 +126,12 @@ def flash_sale_orders_create(
     if not fresh:
         return orders
     order_ids = [orders[i.reservation_id] for i in fresh]
+    # Promotion's own record of what the sale sold, committed with the orders: a re-warm after
+    # Redis lost the campaign rebuilds stock and per-user counters from it (issue 12 #1).
+    promotion_services.flash_sale_reservations_sold(
+        campaign_id=campaign_id,
+        sold=[(i.reservation_id, oid, i.user_id, i.quantity) for i, oid in zip(fresh, order_ids, strict=True)],
+    )
     created = [
         events.OrderCreated(
             order_id=str(order_id),

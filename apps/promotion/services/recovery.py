@@ -5,7 +5,8 @@ file, but a Redis that comes back empty (no persistence, a lost disk, a failover
 replica) must not be warmed with the full quantity and empty counters: that would sell again
 every unit already ordered and let every buyer buy their limit again. Promotion therefore keeps
 its own record of each reservation that became an order (FlashSaleSold, written through
-`flash_sale_reservations_sold`, which order's worker reaches through promotion's interface) next
+`flash_sale_reservations_sold`, which order's batch writer calls inside the transaction that
+creates the orders, so the two commit together) next
 to the units it gave back (FlashSaleRelease), and a warm-up of a campaign Redis no longer knows
 rebuilds it from them: stock = quantity - live sold units, counters = each buyer's live sold
 units, each reservation's record and the given-back set as they were.

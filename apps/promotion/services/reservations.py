@@ -18,7 +18,6 @@ from redis.exceptions import NoScriptError, ResponseError
 
 from apps.promotion import flashsale
 from apps.promotion.services.flash_sales import flash_sale_reservation_release
-from apps.promotion.services.recovery import flash_sale_reservations_sold
 
 logger = logging.getLogger(__name__)
 
@@ -119,12 +118,6 @@ def flash_sale_reservations_ordered(*, campaign_id: int, ordered: list[tuple[Res
     """
     if not ordered:
         return
-    # Promotion's own record first (a re-warm after Redis lost the campaign rebuilds from it);
-    # idempotent, so a batch marked again after a crash records nothing twice.
-    flash_sale_reservations_sold(
-        campaign_id=campaign_id,
-        sold=[(entry.reservation_id, order_id, entry.user_id, entry.quantity) for entry, order_id in ordered],
-    )
     client = flashsale.sync_client()
     node = _campaign_node_client(client, campaign_id)  # every key of the script shares the campaign's slot
     keys = flashsale.Keys(campaign_id)
