@@ -71,6 +71,12 @@ def _payment_record(*, order_id: int, user_id: int, provider: str, request_key: 
         order = order_selectors.order_get(order_id=order_id, user_id=user_id, with_history=False)
         if order is None:
             raise NotFound(f"No order {order_id}.", code="order_not_found")
+        if not order.shipping_address:
+            # A flash-sale order is created before the shopper said where to ship: address first.
+            raise Conflict(
+                f"Order {order_id} has no shipping address yet; choose one before paying.",
+                code="shipping_address_required",
+            )
         if order.status == OrderStatus.CREATED:
             order = order_services.order_mark_awaiting_payment(order_id=order.id, actor=f"user:{user_id}")
         if order.status != OrderStatus.AWAITING_PAYMENT:

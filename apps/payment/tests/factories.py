@@ -42,7 +42,7 @@ def awaiting_payment_order(*, user_id: int, total: int = 2500, currency: str = "
     campaign_id = random.randint(10_000, 2_000_000_000)
     inventory_services.stock_allocate_for_campaign(sku=sku, quantity=2, campaign_id=campaign_id, actor="test")
     order = order_services.order_create_for_flash_sale(
-        reservation_id=f"pay-{uuid.uuid4().hex}",
+        reservation_id=f"pay-{uuid.uuid4().hex[:24]}",  # reservation ids fit 32 characters
         campaign_id=campaign_id,
         user_id=user_id,
         sku=sku,

@@ -58,7 +58,11 @@ def test_the_order_page_shows_money_customer_address_and_ships(client, staff):
 
 
 def test_an_order_without_address_is_not_shipped(client, staff):
-    _, order, _ = _paid(with_address=False)  # paid through the API, which does not ask for the address
+    from apps.order import services as order_services
+
+    user = UserFactory()
+    order = awaiting_payment_order(user_id=user.id, with_address=False)
+    order_services.order_mark_paid(order_id=order.id, payment_reference="pi_x", amount=2500, currency="USD", actor="t")
     response = client.post(f"/admin/order/order/{order.id}/ship/", follow=True)
     assert "has no shipping address" in response.content.decode()
     assert order_selectors.order_get(order_id=order.id).status == "PAID"
@@ -176,3 +180,12 @@ def test_the_admin_home_is_a_dashboard(client, staff):
     assert "to ship" in html
     assert 'id="dash-low-stock"' in html
     assert 'id="dash-sales"' in html
+
+
+def test_the_payment_api_refuses_an_order_without_a_shipping_address():
+    from nexuscart.errors import Conflict
+
+    user = UserFactory()
+    order = awaiting_payment_order(user_id=user.id, with_address=False)
+    with pytest.raises(Conflict, match="no shipping address"):
+        services.payment_create(order_id=order.id, user_id=user.id, provider="stripe")
