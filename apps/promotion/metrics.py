@@ -6,7 +6,9 @@ from collections.abc import Iterable
 
 import redis
 
-from apps.promotion import flashsale, selectors
+from apps.promotion import flashsale, live, selectors
+from nexuscart import kafka
+from nexuscart.observability.kernel_metrics import LAG_GROUPS
 from nexuscart.observability.metrics import Sample, scrape_gauge
 
 
@@ -38,3 +40,7 @@ def flash_sale_drain_lag() -> Iterable[Sample]:
 
 def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+# The live view's stream processor is a consumer group too: nexuscart_consumer_lag{group="flashsale-live"}.
+LAG_GROUPS[live.GROUP] = lambda: [live.attempts_topic(), kafka.topic_for_context("order")]

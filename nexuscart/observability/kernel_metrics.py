@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import OffsetSpec
@@ -50,6 +50,11 @@ def _admin_client():
         return _admin
 
 
+# Consumer groups that are not consume_events handlers (e.g. promotion's live-view processor):
+# group name -> function returning its topics, registered from a context's metrics.py.
+LAG_GROUPS: dict[str, Callable[[], list[str]]] = {}
+
+
 @scrape_gauge("nexuscart_consumer_lag", "Messages on a group's topics not yet committed by it.", ["group"])
 def consumer_lag() -> Iterable[Sample]:
     from nexuscart import consumers
@@ -61,6 +66,8 @@ def consumer_lag() -> Iterable[Sample]:
     for group in consumers.groups():
         topics = sorted({kafka.topic_for_context(t.split(".", 1)[0]) for t in consumers.handlers_for(group)})
         wanted[group] = [t for t in topics if t in metadata]
+    for group, topics_of in LAG_GROUPS.items():
+        wanted[group] = [t for t in topics_of() if t in metadata]
     partitions = sorted({(t, p) for topics in wanted.values() for t in topics for p in metadata[t].partitions})
     ends: dict[tuple[str, int], int] = {}
     if partitions:
