@@ -43,12 +43,22 @@ def faults() -> Iterator[Faults]:
         shutil.rmtree(local, ignore_errors=True)
 
 
-@pytest.fixture
-def fault_stack(faults: Faults) -> Iterator[Stack]:
-    """The scripts/run serving stack (edge + web + hot) on our services through toxiproxy; healed after."""
-    faults.heal()
+@pytest.fixture(scope="session")
+def _session_fault_stack(faults: Faults) -> Iterator[Stack]:
     with start_stack(faults.app_env()) as stack:
         yield stack
+
+
+@pytest.fixture
+def fault_stack(faults: Faults, _session_fault_stack: Stack) -> Iterator[Stack]:
+    """The scripts/run serving stack (edge + web + hot) on our services through toxiproxy.
+
+    One per session (starting it costs seconds); each test gets it healed and answering (a test may
+    have killed a server: supervisord restarted it) and heals it again afterwards.
+    """
+    faults.heal()
+    _session_fault_stack.wait_ready(90)
+    yield _session_fault_stack
     faults.heal()
 
 

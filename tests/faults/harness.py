@@ -202,14 +202,19 @@ def checkout(stack: Stack, buyer: tuple[int, str, int], sku: str, key: str) -> t
 
 
 def shop_under(stack: Stack, shop: Shop, fault, *, threads: int = 8, deadline_s: float = 120) -> tuple[list, list]:
-    """Every buyer checks out one unit (retrying with the SAME Idempotency-Key, as docs/api.md tells clients)
-    while `fault()` runs in another thread; (final status per buyer, every outcome seen)."""
+    """Every buyer checks out one unit (retrying with the SAME Idempotency-Key, as docs/api.md tells
+    clients) while `fault(going)` runs in another thread; (final status per buyer, every outcome seen).
+
+    `going` (a threading.Event) is set once a few checkouts have answered: the fault should strike
+    then, with the rest in flight (on a warm stack 40 checkouts take well under a second).
+    """
     import threading
     import time
     from concurrent.futures import ThreadPoolExecutor
 
     outcomes: list[tuple[int, str]] = []
     lock = threading.Lock()
+    going = threading.Event()
 
     def buy(buyer) -> int:
         key = uuid.uuid4().hex
@@ -218,13 +223,15 @@ def shop_under(stack: Stack, shop: Shop, fault, *, threads: int = 8, deadline_s:
             status, code = checkout(stack, buyer, shop.sku, key)
             with lock:
                 outcomes.append((status, code))
+                if len(outcomes) >= 3:
+                    going.set()
             if status in (201, 409):
                 return status
             time.sleep(0.3)
         return 0
 
     with ThreadPoolExecutor(max_workers=threads + 1) as pool:
-        faulting = pool.submit(fault)
+        faulting = pool.submit(fault, going)
         finals = list(pool.map(buy, shop.buyers))
         faulting.result()
     return finals, outcomes

@@ -6,8 +6,6 @@ What must hold: no half-written order, no leaked reservation, every failure a 50
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from tests.faults.harness import assert_one_whole_order_per_buyer, shop_under
@@ -16,8 +14,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.faults, pytest.mark.timeout(240)]
 
 
 def test_postgres_restart_during_checkouts(faults, fault_stack, shop):
-    def restart() -> None:
-        time.sleep(1.0)  # some checkouts are in flight
+    def restart(going) -> None:
+        going.wait(30)  # some checkouts answered, the rest in flight
         faults.services("restart", "postgres")
 
     finals, outcomes = shop_under(fault_stack, shop, restart)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
 import pytest
 
@@ -22,8 +21,8 @@ def test_web_server_sigkilled_mid_checkout(faults, fault_stack, shop):
     stack = fault_stack
     killed: list[int] = []
 
-    def kill_web() -> None:
-        time.sleep(1.0)
+    def kill_web(going) -> None:
+        going.wait(30)  # some checkouts answered, the rest in flight
         pid = stack.pid("web")
         os.killpg(pid, signal.SIGKILL)  # supervisord made it a process-group leader
         killed.append(pid)
