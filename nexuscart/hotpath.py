@@ -26,7 +26,7 @@ from urllib.parse import parse_qs
 import jwt
 from django.conf import settings
 
-from nexuscart import client_ip, jwt_keys, snowflake
+from nexuscart import client_ip, jwt_keys, ratelimit, snowflake
 from nexuscart import redis as nc_redis
 from nexuscart.errors import PROBLEM_CONTENT_TYPE, problem
 from nexuscart.observability import metrics
@@ -191,6 +191,7 @@ class HotRouter:
         except Exception:  # never leak internals; Django's handler500 says the same
             logger.exception("hot path handler failed")
             response = _problem(500, "internal_error", "An unexpected error occurred; it has been logged.")
+        response = await _api_limited(scope, response)
         await self._send(send, response)
         metrics.HOT_REQUEST_SECONDS.labels(handler.__name__, scope["method"], str(response.status)).observe(
             time.perf_counter() - started
@@ -220,6 +221,21 @@ class HotRouter:
                 await nc_redis.aclose_loop_clients()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+async def _api_limited(scope: dict, response: HotResponse) -> HotResponse:
+    """The general API limit (API_RATE_LIMIT, nexuscart.ratelimit) on what the hot path answered,
+    errors included, as Django's middleware applies it to Django's routes."""
+    if not ratelimit.hot_api_limit_applies(scope["path"], response.status):
+        return response
+    authorization = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), "")
+    limit = await ratelimit.hot_api_limit(authorization, client_ip.from_scope(scope))
+    if limit is None:
+        return response
+    if not limit.allowed:
+        response = _problem(429, "throttled", f"Too many requests; retry in {limit.retry_after_seconds} s.")
+    # a new response: a handler may hand out a cached one, shared between requests
+    return HotResponse(response.status, response.body, {**response.headers, **limit.headers()}, response.content_type)
 
 
 async def _read_body(receive: Callable) -> bytes:

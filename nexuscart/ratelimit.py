@@ -239,11 +239,58 @@ class ApiRateLimitMiddleware:
         return response
 
 
+# --- The same limit on the thin ASGI layer (nexuscart.hotpath) -----------------------------------
+# The flash-sale routes have their own buckets (tokens per user and per address, purchases per
+# user, inside their Lua scripts): the general limit would only add a Redis round trip there.
+HOT_OWN_LIMITS = re.compile(r"^/api/v1/flash-sales/")
+# A hot handler that declines (None, or 418 so the edge re-routes it) leaves the request to
+# Django, whose middleware charges it: not charged here too.
+HOT_DECLINED = 418
+
+
+def _hot_identity(authorization: str, address: str) -> str:
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        try:
+            claims = jwt_keys.decode(token.strip(), options={"verify_exp": False, "verify_aud": False})
+        except jwt.PyJWTError:
+            claims = {}
+        user_id = claims.get(settings.SIMPLE_JWT["USER_ID_CLAIM"])
+        if isinstance(user_id, int | str):
+            return f"u:{user_id}"
+    return f"ip:{address}"
+
+
+def hot_api_limit_applies(path: str, status: int) -> bool:
+    return bool(
+        getattr(settings, "API_RATE_LIMIT", "")
+        and path.startswith("/api/")
+        and not HOT_OWN_LIMITS.match(path)
+        and status != HOT_DECLINED
+    )
+
+
+async def hot_api_limit(authorization: str, address: str) -> Decision | None:
+    """Charge a response the hot path served itself (check hot_api_limit_applies first).
+
+    Charged after the handler ran (hot answers are cache reads, cheap), so a declined request is
+    never charged twice; a refused one is answered 429 instead of its response.
+    """
+    identity = _hot_identity(authorization, address)
+    try:
+        return await _api_bucket(settings.API_RATE_LIMIT).ahit(nc_redis.async_client(), identity)
+    except RedisError:
+        logger.warning("API rate limit skipped on the hot path: Redis unavailable", exc_info=True)
+        return None
+
+
 __all__ = [
     "BUCKET_LUA_FUNCTION",
     "ApiRateLimitMiddleware",
     "Decision",
     "TokenBucket",
     "api_client_identity",
+    "hot_api_limit",
+    "hot_api_limit_applies",
     "parse_rate",
 ]

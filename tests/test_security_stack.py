@@ -27,6 +27,12 @@ from tests.factories import PASSWORD
 pytestmark = [pytest.mark.slow]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_buckets(redis_client):
+    """Buckets of an earlier run (same addresses, same Redis database) must not decide this one."""
+    return redis_client
+
+
 class _SourceAdapter(HTTPAdapter):
     def __init__(self, source: str) -> None:
         self._source = source
@@ -117,6 +123,19 @@ def test_general_api_limit_headers_and_429_through_the_edge(real_stack):
     assert refused.json()["code"] == "throttled"
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
     assert products(second, "198.51.100.0").status_code == 200
+
+    # Django's API routes (the web server) and the hot path's other reads share the limit...
+    third, fourth = client_at("127.0.0.15"), client_at("127.0.0.16")
+    django_side = [third.get(f"{stack.url}/api/v1/me", timeout=10) for _ in range(4)]
+    assert [r.status_code for r in django_side] == [401, 401, 401, 429]
+    assert django_side[0].headers["RateLimit-Remaining"] == "2"
+    inventory = [fourth.get(f"{stack.url}/api/v1/inventory/NO-SUCH-SKU", timeout=10) for _ in range(4)]
+    assert [r.status_code for r in inventory][-1] == 429
+    assert inventory[0].headers["RateLimit-Limit"] == "3"
+    # ...while the flash-sale routes keep their own buckets (no extra Redis round trip there)
+    sale = fourth.get(f"{stack.url}/api/v1/flash-sales/reservations/1", timeout=10)
+    assert sale.status_code == 401
+    assert "RateLimit-Limit" not in sale.headers
 
 
 def test_metrics_need_the_token_and_readyz_tells_names_and_states_only(real_stack):
