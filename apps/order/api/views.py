@@ -160,6 +160,8 @@ class OrderCreateInputSerializer(serializers.Serializer):
     items = OrderLineInputSerializer(many=True, required=False, allow_empty=False, max_length=LIST_MAX)
     shipping_address_id = StrictInteger(min_value=1, max_value=BIGINT_MAX)
     coupon_code = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True)
+    # standard / express / overnight (the staff-edited table): adds delivery and the state's sales tax.
+    shipping_method = serializers.CharField(max_length=32, required=False, allow_null=True, allow_blank=True)
 
 
 def _create_order(request: Request) -> Response:
@@ -172,6 +174,7 @@ def _create_order(request: Request) -> Response:
         shipping_address_id=data.validated_data["shipping_address_id"],
         # Ordering the cart: the coupon applied to it, unless the request names one.
         coupon_code=data.validated_data.get("coupon_code") or (None if items is not None else _cart_coupon(request)),
+        shipping_method=data.validated_data.get("shipping_method") or None,
     )
     if items is None and request.user.is_authenticated:
         promotion_services.cart_coupon_clear(user_id=request.user.id)

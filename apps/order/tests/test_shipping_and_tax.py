@@ -68,3 +68,21 @@ def test_staff_edit_the_rate_table_in_the_admin(admin_client):
     assert "WA" in page
     ShippingMethod.objects.update_or_create(code="express", defaults={"name": "Express", "price": 1499})
     assert "$14.99" in admin_client.get("/admin/order/shippingmethod/").content.decode()
+
+
+def test_the_api_order_takes_a_shipping_method_and_shows_shipping_and_tax(client):
+    user = UserFactory()
+    client.force_login(user)
+    sku = sku_for_sale(price=2000, stock=5)
+    address = _address(user.id, "NY", "10001")
+    body = {"items": [{"sku": sku, "quantity": 1}], "shipping_address_id": address, "shipping_method": "express"}
+    response = client.post("/api/v1/orders", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k-ship-1")
+    assert response.status_code == 201, response.content
+    data = response.json()
+    assert (data["shipping"], data["tax"], data["shipping_method"], data["total"]) == (1499, 80, "express", 3579)
+    bad = client.post(
+        "/api/v1/orders", {**body, "shipping_method": "teleport"}, content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="k-ship-2",
+    )  # fmt: skip
+    assert bad.status_code == 400
+    assert bad.json()["code"] == "unknown_shipping_method"
