@@ -10,7 +10,7 @@ from the rows as they were before it.
 from __future__ import annotations
 
 from apps.catalog import indexing, readcache, selectors
-from apps.catalog.readcache import CATALOG, product_scope
+from apps.catalog.readcache import CATALOG, STRUCTURE, product_scope
 from nexuscart.consumers import event_handler
 from nexuscart.events import Envelope
 
@@ -21,11 +21,13 @@ from nexuscart.events import Envelope
 def reindex_product(envelope: Envelope) -> None:
     product_id = int(envelope.payload["product_id"])
     indexing.products_sync(product_ids=[product_id])
-    # Listings and search show names and prices: the catalog-wide version; the detail its own.
+    # Listings and search show names and prices: the catalog-wide version; the detail its own; a
+    # product change may rename or move it: the structure (slugs, breadcrumbs) too.
     slugs = set(selectors.product_slugs(product_ids=[product_id]).values())
     if envelope.payload.get("slug"):
         slugs.add(envelope.payload["slug"])
-    readcache.bump([CATALOG, *(product_scope(s) for s in slugs)])
+    structure = [STRUCTURE] if envelope.type == "catalog.ProductChanged" else []
+    readcache.bump([CATALOG, *structure, *(product_scope(s) for s in slugs)])
 
 
 @event_handler("inventory.StockLevelChanged", group="catalog")

@@ -20,18 +20,18 @@ from django.conf import settings
 from django.middleware.csrf import _mask_cipher_secret  # the token format {% csrf_token %} renders
 from django.utils.http import http_date, parse_http_date_safe
 
-from apps.catalog import readcache
+from apps.catalog import read_models, readcache
 from apps.catalog.http import Rendered, etag_matches, request_key
 from apps.catalog.page_cache import CSRF_PLACEHOLDER, PAGE_CACHE_CONTROL, page_etag, page_key
-from apps.catalog.readcache import CATALOG, product_scope
+from apps.catalog.readcache import CATALOG, STRUCTURE
 from nexuscart import redis as nc_redis
 from nexuscart.hotpath import HotRequest, HotResponse, HotRoute
 
 API_CACHE_CONTROL = "public, max-age=0, must-revalidate"
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9/_.\-]*$")
 _CSRF_SECRET = re.compile(r"^[A-Za-z0-9]{32}$")
-# What Django's middleware adds to every page (SecurityMiddleware, XFrameOptionsMiddleware).
-_PAGE_HEADERS = {
+# What Django's middleware adds to every answer (SecurityMiddleware, XFrameOptionsMiddleware).
+_DJANGO_HEADERS = {
     **({"X-Content-Type-Options": "nosniff"} if settings.SECURE_CONTENT_TYPE_NOSNIFF else {}),
     **({"Referrer-Policy": settings.SECURE_REFERRER_POLICY} if settings.SECURE_REFERRER_POLICY else {}),
     **(
@@ -40,8 +40,10 @@ _PAGE_HEADERS = {
         else {}
     ),
     "X-Frame-Options": settings.X_FRAME_OPTIONS,
-    "Vary": "Cookie",
 }
+_PAGE_HEADERS = {**_DJANGO_HEADERS, "Vary": "Cookie"}
+# DRF's APIView adds Allow to every answer of these read-only views.
+_API_HEADERS = {**_DJANGO_HEADERS, "Allow": "GET, HEAD, OPTIONS"}
 
 
 async def _versions(scopes: tuple[str, ...]) -> tuple[int, ...] | None:
@@ -114,6 +116,7 @@ async def _api(request: HotRequest, name: str, scopes: tuple[str, ...], *, hit_h
     if rep is None:
         return None
     response = _answer(request, rep, cache_control=API_CACHE_CONTROL)
+    response.headers.update(_API_HEADERS)
     if hit_header:
         response.headers["X-Cache"] = "hit"
     return response
@@ -125,11 +128,11 @@ async def product_list(request: HotRequest) -> HotResponse | None:
 
 async def product_detail(request: HotRequest) -> HotResponse | None:
     slug = request.params["slug"]
-    return await _api(request, "api-product", (CATALOG, product_scope(slug)))
+    return await _api(request, "api-product", read_models.product_scopes(slug))
 
 
 async def category_tree(request: HotRequest) -> HotResponse | None:
-    return await _api(request, "api-categories", (CATALOG,))
+    return await _api(request, "api-categories", (STRUCTURE,))
 
 
 async def search(request: HotRequest) -> HotResponse | None:
@@ -184,7 +187,7 @@ async def listing_page(request: HotRequest) -> HotResponse | None:
 
 async def product_page(request: HotRequest) -> HotResponse | None:
     # max_age as the Django view's decorator (apps/catalog/views.py): the page's flash-sale note.
-    return await _page(request, (CATALOG, product_scope(request.params["slug"])), max_age=5)
+    return await _page(request, read_models.product_page_scopes(request.params["slug"]), max_age=5)
 
 
 async def _decline(request: HotRequest) -> None:

@@ -12,12 +12,18 @@ import json
 from django.conf import settings
 
 from apps.catalog import readcache, selectors
-from apps.catalog.readcache import CATALOG, product_scope
+from apps.catalog.readcache import CATALOG, STRUCTURE, product_scope
 from apps.catalog.search import ProductCard, SearchParams, SearchResult
 
 
 def product_scopes(slug: str) -> tuple[str, ...]:
-    # The catalog version too: a renamed slug or a moved category bumps it, never the old slug's.
+    # The structure version too: a renamed slug or a moved category bumps it (never the old slug's
+    # own version, which nobody knows any more); another product's price change does not.
+    return (STRUCTURE, product_scope(slug))
+
+
+def product_page_scopes(slug: str) -> tuple[str, ...]:
+    """The storefront page shows other products too (related cards: their prices, their stock)."""
     return (CATALOG, product_scope(slug))
 
 

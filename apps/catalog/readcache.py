@@ -5,9 +5,12 @@ Redis L2 (Django's cache). Nothing is ever deleted to invalidate: every cached v
 *versions* it was built from, and events bump those versions (apps/catalog/handlers.py), so the next
 read misses and rebuilds from PostgreSQL. Two kinds of version live in Redis:
 
-- the catalog-wide version `all`: listings, categories, home, search results. Bumped by product,
-  price and category changes, flash-sale changes, and stock changes that flip a product's in-stock flag;
-- one per product (by slug): its detail / page. Bumped by every change of the product or its stock.
+- the catalog-wide version `all`: listings, home, search results. Bumped by product, price and
+  category changes, and stock changes that flip a product's in-stock flag;
+- `structure`: names, slugs and categories (the category tree, breadcrumbs). Bumped by product
+  and category changes only;
+- one per product (by slug): its detail / page (with `structure`). Bumped by every change of the
+  product, its prices or its stock.
 
 A process re-reads the versions it uses from Redis at most every CATALOG_VERSION_RECHECK_SECONDS
 (0.1 s), so a bump is seen everywhere within that much of the event being applied. Versions start
@@ -33,6 +36,9 @@ from django.db import transaction
 T = TypeVar("T")
 
 CATALOG = "all"
+# Names, slugs and categories (ProductChanged, category edits): what a product page shares with the
+# rest of the catalog. A price or stock change elsewhere leaves it alone.
+STRUCTURE = "structure"
 _VERSION_PREFIX = "catalog:rv:"
 _VALUE_PREFIX = "catalog:rm:"
 

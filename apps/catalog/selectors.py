@@ -121,8 +121,8 @@ class CategoryTree:
 
 
 def category_tree_get() -> CategoryTree:
-    """The whole tree, built from one query, cached under the catalog version (readcache)."""
-    return readcache.get_or_build("category-tree", "v1", _category_tree_build)
+    """The whole tree, built from one query, cached under the structure version (readcache)."""
+    return readcache.get_or_build("category-tree", "v1", _category_tree_build, scopes=(readcache.STRUCTURE,))
 
 
 def _category_tree_build() -> CategoryTree:
@@ -144,7 +144,7 @@ def _category_tree_build() -> CategoryTree:
 
 def category_tree_invalidate() -> None:
     """Categories changed (called after commit): every representation showing the tree is stale now."""
-    readcache.bump_now([readcache.CATALOG])
+    readcache.bump_now([readcache.CATALOG, readcache.STRUCTURE])
 
 
 def category_resolve(*, ref: str | int | None, tree: CategoryTree | None = None) -> CategoryNode | None:

@@ -130,7 +130,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
 
 # The page shows the product's flash sale (promotion's template tag, from the clock and its own 5 s
 # cache): no event announces a sale going live, so a cached page is at most that old.
-@anonymous_page(lambda slug: read_models.product_scopes(slug), max_age=5)
+@anonymous_page(lambda slug: read_models.product_page_scopes(slug), max_age=5)
 def product_page(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         product = read_models.product_detail(slug=slug)

@@ -87,7 +87,12 @@ class CategoryTreeApi(APIView):
     @extend_schema(responses=OutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         roots = lambda: selectors.category_tree_get().roots  # noqa: E731
-        return _cached(request, "api-categories", lambda: _json_rendered([n.as_dict() for n in roots()]))
+        return _cached(
+            request,
+            "api-categories",
+            lambda: _json_rendered([n.as_dict() for n in roots()]),
+            scopes=(readcache.STRUCTURE,),
+        )
 
 
 class ProductListApi(APIView):

@@ -66,7 +66,7 @@ def _hot_served(base: str, route: str) -> int:
     return int(total)
 
 
-SAME = ("content-type", "etag", "last-modified", "cache-control")
+SAME = ("content-type", "etag", "last-modified", "cache-control", "allow", "x-frame-options", "x-content-type-options")
 
 
 @pytest.mark.parametrize(
@@ -122,3 +122,27 @@ def test_anonymous_pages_with_a_csrf_cookie_are_hot_served_with_the_visitors_own
     http.get(url, timeout=5)
     assert _hot_served(asgi_server, "product_page") == 1
     assert http.head(url, timeout=5).status_code == 200  # other methods still reach Django
+
+
+def test_through_the_edge_cached_reads_come_from_the_hot_path_and_the_rest_from_web(subprocess_env, shop, reindex):
+    from tests.stack import stack_env, start_stack
+
+    reindex()
+    env = stack_env(subprocess_env, SEARCH_INDEX_PREFIX=_prefix(), API_RATE_LIMIT="")
+    with start_stack(env, hot_workers=1) as stack:
+        hot_metrics = f"http://127.0.0.1:{stack.topology.hot_port}"
+        path = "/api/v1/products?category=clothing"
+        first = stack.get(path)  # the hot path declines (418), the edge asks web: Django builds it
+        assert first.status_code == 200, first.text
+        assert _hot_served(hot_metrics, "product_list") == 0
+        second = stack.get(path)
+        assert (second.status_code, second.content) == (200, first.content)
+        assert second.headers["etag"] == first.headers["etag"]
+        assert _hot_served(hot_metrics, "product_list") == 1
+        # A shopper with a session: the hot path declines, web (Django) renders the page.
+        page = stack.get("/c/clothing/", cookies={"sessionid": "nope", "csrftoken": "a" * 32})
+        assert page.status_code == 200
+        assert "Northwind Oxford Shirt" in page.text
+        assert _hot_served(hot_metrics, "listing_page") == 0
+        missing = stack.get("/api/v1/products/no-such-product")
+        assert (missing.status_code, missing.json()["code"]) == (404, "product_not_found")

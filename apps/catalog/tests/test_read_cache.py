@@ -139,6 +139,37 @@ def _variant(client, slug: str, sku: str) -> dict:
     return next(v for v in client.get(f"/api/v1/products/{slug}").json()["variants"] if v["sku"] == sku)
 
 
+def test_a_price_change_leaves_other_products_pages_cached_but_not_the_listings(
+    client, listed, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    from nexuscart.consumers import apply_event
+    from nexuscart.events import Envelope
+    from nexuscart.models import OutboxEvent
+
+    other = ["/api/v1/products/lumen-wireless-headphones"]  # (its page shows related products' prices)
+    for path in [*other, "/api/v1/products", "/c/shirts/"]:
+        client.get(path)
+    services.variant_update(sku="TEE-M-GREY", price=1900)
+    row = OutboxEvent.objects.filter(event_type="catalog.PriceChanged").latest("id")
+    envelope = Envelope(
+        id=str(row.event_id),
+        type=row.event_type,
+        version=row.version,
+        aggregate_type=row.aggregate_type,
+        aggregate_id=row.aggregate_id,
+        sequence=row.sequence,
+        occurred_at=row.occurred_at.isoformat(),
+        payload=row.payload,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert apply_event("catalog", envelope)  # the consumer's handler: bumps after its commit
+    for path in other:
+        with django_assert_num_queries(0):
+            assert client.get(path).status_code == 200, path
+    assert any(p["price_min"] == 1900 for p in client.get("/api/v1/products").json()["results"])
+    assert "$19.00" in client.get("/p/summit-pocket-tee/").content.decode()
+
+
 # --- Freshness through outbox -> relay -> Kafka -> consumer ----------------------------------
 @pytest.fixture
 def event_path(unique) -> Iterator[Callable[[], None]]:

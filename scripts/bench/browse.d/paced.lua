@@ -5,6 +5,9 @@ local paths = {}
 for line in io.lines(os.getenv("BENCH_PATHS")) do paths[#paths + 1] = line end
 local interval = tonumber(os.getenv("BENCH_INTERVAL_MS"))
 local threads = {}
+-- wrk's Lua is not seeded: without this every run would start at the same offsets and the measured
+-- run would replay exactly what its warm-up asked (hits that are not a mix's own).
+math.randomseed(os.time())
 -- Globals, not locals: done() reads each thread's copies with thread:get().
 counter, hits, answers = 0, 0, 0
 
