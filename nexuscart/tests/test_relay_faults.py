@@ -2,8 +2,10 @@
 
 import socket
 import subprocess
+import time
 from collections import defaultdict
 
+import psycopg
 import pytest
 from django.db import transaction
 
@@ -16,6 +18,29 @@ from nexuscart.tests.support import GROUP, PingHappened, effects_for, ensure_eff
 from tests.pytest_plugin import envelopes, read_topic
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+def _conninfo() -> dict:
+    from django.db import connection
+
+    db = connection.settings_dict
+    return {
+        "host": db["HOST"],
+        "port": db["PORT"],
+        "user": db["USER"],
+        "password": db["PASSWORD"],
+        "dbname": db["NAME"],
+    }
+
+
+def _claims_waiting() -> int:
+    """Relay backends blocked on their claim behind the test's table lock."""
+    with psycopg.connect(**_conninfo(), autocommit=True) as probe:
+        (count,) = probe.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock' AND query LIKE '%%FOR UPDATE SKIP LOCKED%%'"
+        ).fetchone()
+    return count
 
 
 def _topic() -> str:
@@ -63,12 +88,23 @@ def test_two_relays_at_once_deliver_every_event_in_aggregate_order(unique, subpr
     assert len(expected) == aggregates * per_aggregate
 
     env = subprocess_env()
+    # Both relays must really race: a relay is fast enough to drain 3,000 rows before a second
+    # process has even started Django, so the outbox stays locked until both wait on their claim.
+    gate = psycopg.connect(**_conninfo(), autocommit=False)
+    gate.execute("LOCK TABLE nexuscart_outboxevent IN EXCLUSIVE MODE")
     relays = [
         subprocess.Popen(
             [*manage_py, "relay_outbox", "--batch-size", "100"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
         for _ in range(2)
     ]
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and _claims_waiting() < 2:
+            time.sleep(0.1)
+    finally:
+        gate.rollback()
+        gate.close()
     outputs = [relay.communicate(timeout=240) for relay in relays]
     for relay, (_out, err) in zip(relays, outputs, strict=True):
         assert relay.returncode == 0, err.decode()[-2000:]
