@@ -36,7 +36,7 @@ def _flash_sale_order(user):
     campaign_id = random.randint(10_000, 2_000_000_000)
     inventory_services.stock_allocate_for_campaign(sku=sku, quantity=2, campaign_id=campaign_id, actor="test")
     return services.order_create_for_flash_sale(
-        reservation_id=f"fs-{uuid.uuid4().hex}",
+        reservation_id=f"fs-{uuid.uuid4().hex[:24]}",  # reservation ids fit 32 characters
         campaign_id=campaign_id,
         user_id=user.id,
         sku=sku,
