@@ -18,7 +18,8 @@ django.setup()
 from dataclasses import dataclass  # noqa: E402
 from typing import ClassVar  # noqa: E402
 
-from django.db import transaction  # noqa: E402
+import psycopg  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 
 from nexuscart import kafka  # noqa: E402
 from nexuscart.events import DomainEvent  # noqa: E402
@@ -70,17 +71,48 @@ def wait_on_kafka(topic: str, count: int, timeout: float = 300) -> None:
         raise SystemExit(f"only {seen}/{count} events reached Kafka in {timeout}s")
 
 
+def _claims_waiting() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock' AND query LIKE '%%FOR UPDATE SKIP LOCKED%%'"
+        )
+        return cursor.fetchone()[0]
+
+
 def relay_rate(count: int, relays: int) -> float:
-    """Seed `count` events, then time `relays` relay processes until every row is acknowledged by Kafka."""
+    """Seed `count` events, then time `relays` relay processes until every row is acknowledged by Kafka.
+
+    The relays start (Django, the Kafka connection) while the outbox is locked and the clock starts
+    when they are all waiting on their first claim: start-up is not part of the figure.
+    """
     seed_many(count, uuid.uuid4().hex[:6])
-    started = time.perf_counter()
+    gate = psycopg.connect(os.environ["DATABASE_URL"], autocommit=False)
+    gate.execute("LOCK TABLE nexuscart_outboxevent IN EXCLUSIVE MODE")
     procs = [
-        subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "relay_outbox"], stdout=subprocess.DEVNULL)
+        subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "relay_outbox", "--loop", "--interval", "0.01"],
+            stdout=subprocess.DEVNULL,
+        )
         for _ in range(relays)
     ]
+    deadline = time.monotonic() + 120
+    while _claims_waiting() < relays and time.monotonic() < deadline:
+        time.sleep(0.05)
+    started = time.perf_counter()
+    gate.rollback()
+    gate.close()
+    pending = OutboxEvent.objects.filter(status=OutboxEvent.Status.PENDING)
+    while pending.exists():
+        if time.monotonic() > deadline + 300:
+            raise SystemExit("relay: rows still pending after 300 s")
+        time.sleep(0.01)
+    elapsed = time.perf_counter() - started
     for proc in procs:
-        proc.wait(timeout=300)
-    return count / (time.perf_counter() - started)
+        proc.terminate()
+    for proc in procs:
+        proc.wait(timeout=30)
+    return count / elapsed
 
 
 def end_to_end(count: int, timeout: float = 300) -> tuple[float, float]:
