@@ -142,6 +142,54 @@ def _reserve_split(reservation: Reservation, *, sku: str, quantity: int, actor: 
     LedgerEntry.objects.bulk_create(entries)
 
 
+# The whole common case of a checkout in ONE statement (it was 4 + 2 per SKU): the reservation
+# row, every SKU's units taken from the first warehouse (by priority, then most available) that
+# can fill its line, and their reservation lines and ledger rows. The stock rows are locked in id
+# order first (no deadlock between concurrent multi-line checkouts), and the UPDATE's condition is
+# re-checked by PostgreSQL against the row version that wins any concurrent update, so it can
+# never reserve more than is there. A SKU no single warehouse can fill comes back absent and goes
+# to the split path, as before.
+_RESERVE_ALL_SQL = """
+WITH input AS (
+    SELECT * FROM unnest(%(skus)s::varchar[], %(qtys)s::integer[]) AS t(sku, n)
+),
+pick AS (
+    SELECT i.sku, i.n, (
+        SELECT s.id FROM inventory_stock s JOIN inventory_warehouse w ON w.id = s.warehouse_id AND w.active
+        WHERE s.sku = i.sku AND s.on_hand - s.reserved >= i.n
+        ORDER BY w.priority, s.on_hand - s.reserved DESC, s.id
+        LIMIT 1
+    ) AS stock_id
+    FROM input i
+),
+locked AS MATERIALIZED (
+    SELECT s.id FROM inventory_stock s WHERE s.id IN (SELECT stock_id FROM pick) ORDER BY s.id FOR UPDATE
+),
+taken AS (
+    UPDATE inventory_stock st SET reserved = st.reserved + p.n, updated_at = now()
+    FROM pick p, locked l
+    WHERE st.id = p.stock_id AND l.id = st.id AND st.on_hand - st.reserved >= p.n
+    RETURNING st.id AS stock_id, p.sku, p.n, (SELECT code FROM inventory_warehouse WHERE id = st.warehouse_id) AS code
+),
+res AS (
+    INSERT INTO inventory_reservation (reference, status, expires_at, created_at, closed_at, actor)
+    VALUES (%(reference)s, %(status)s, %(expires_at)s, %(now)s, NULL, %(actor)s)
+    RETURNING id
+),
+lines AS (
+    INSERT INTO inventory_reservationline (reservation_id, stock_id, sku, warehouse_code, quantity, allocation_rule)
+    SELECT res.id, t.stock_id, t.sku, t.code, t.n, %(rule)s FROM res, taken t ORDER BY t.sku
+),
+ledger AS (
+    INSERT INTO inventory_ledgerentry (stock_id, sku, warehouse_code, kind, delta_on_hand, delta_reserved,
+        actor, reason, reference, created_at)
+    SELECT t.stock_id, t.sku, t.code, %(kind)s, 0, t.n, %(actor)s, %(reason)s, %(ledger_reference)s, %(now)s
+    FROM taken t ORDER BY t.sku
+)
+SELECT res.id, t.stock_id, t.sku, t.code, t.n FROM res LEFT JOIN taken t ON true
+"""
+
+
 @transaction.atomic(savepoint=False)  # an error fails the caller's whole transaction anyway
 def stock_reserve(
     *, reference: str, lines: dict[str, int], actor: str, ttl: timedelta | None = None, reason: str = "checkout"
@@ -150,14 +198,47 @@ def stock_reserve(
     if not lines or any(not isinstance(q, int) or isinstance(q, bool) or q <= 0 for q in lines.values()):
         raise Unprocessable("Every reserved quantity must be a positive integer.", code="invalid_quantity")
     ttl = ttl if ttl is not None else timedelta(minutes=settings.INVENTORY_RESERVATION_TTL_MINUTES)
-    reservation = Reservation.objects.create(reference=reference, expires_at=timezone.now() + ttl, actor=actor[:200])
+    now = timezone.now()
+    skus = sorted(lines)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _RESERVE_ALL_SQL,
+            {
+                "skus": skus,
+                "qtys": [lines[s] for s in skus],
+                "reference": reference,
+                "status": Reservation.Status.PENDING,
+                "expires_at": now + ttl,
+                "now": now,
+                "actor": actor[:200],
+                "rule": ALLOCATION_RULE,
+                "kind": LedgerEntry.Kind.RESERVE,
+                "reason": reason[:500],
+                "ledger_reference": reference[:100],
+            },
+        )
+        rows = cursor.fetchall()
+    reservation = Reservation(
+        id=rows[0][0], reference=reference, status=Reservation.Status.PENDING, expires_at=now + ttl, actor=actor[:200]
+    )
+    reservation._state.adding = False
+    taken = {sku: (stock_id, code, n) for _, stock_id, sku, code, n in rows if sku is not None}
     # A fixed SKU order keeps concurrent multi-line checkouts from deadlocking on each other's rows.
-    for sku in sorted(lines):
-        reserve_sku(
+    rest = [sku for sku in skus if sku not in taken]
+    for sku in rest:
+        _reserve_split(
             reservation, sku=sku, quantity=lines[sku], actor=actor, reason=reason, kind=LedgerEntry.Kind.RESERVE
         )
     stock_changed(lines, kind=LedgerEntry.Kind.RESERVE, reference=reference)
-    return _snapshot(reservation)
+    if rest:
+        return _snapshot(reservation)
+    # Built from what the statement wrote (no re-read): this is the checkout's hot path.
+    return ReservationSnapshot(
+        reference=reference,
+        status=reservation.status,
+        expires_at=reservation.expires_at,
+        lines=tuple(ReservationLineSnapshot(sku, taken[sku][1], taken[sku][2], ALLOCATION_RULE) for sku in skus),
+    )
 
 
 def _snapshot(reservation: Reservation) -> ReservationSnapshot:
