@@ -47,7 +47,10 @@ class OutboxEventAdmin(ReadOnlyAdmin):
         messages.info(request, f"Outbox lag: {pending.count()} pending, oldest {lag:.1f}s old; {failed} failed.")
         return super().changelist_view(request, extra_context)
 
-    @admin.action(description="Send the selected failed events again")
+    def has_retry_permission(self, request) -> bool:
+        return request.user.is_superuser  # no staff role re-publishes events
+
+    @admin.action(description="Send the selected failed events again", permissions=["retry"])
     def retry_failed(self, request, queryset):
         updated = queryset.filter(status=OutboxEvent.Status.FAILED).update(
             status=OutboxEvent.Status.PENDING, attempts=0, last_error=""

@@ -139,17 +139,17 @@ class ProductAdmin(admin.ModelAdmin):
         actions.pop("delete_selected", None)
         return actions
 
-    @admin.action(description="Activate selected products")
+    @admin.action(description="Activate selected products", permissions=["change"])
     def activate(self, request: HttpRequest, queryset) -> None:
         n = services.products_set_active(product_ids=queryset.values_list("pk", flat=True), is_active=True)
         self.message_user(request, f"{n} product(s) activated.")
 
-    @admin.action(description="Deactivate selected products")
+    @admin.action(description="Deactivate selected products", permissions=["change"])
     def deactivate(self, request: HttpRequest, queryset) -> None:
         n = services.products_set_active(product_ids=queryset.values_list("pk", flat=True), is_active=False)
         self.message_user(request, f"{n} product(s) deactivated.")
 
-    @admin.action(description="Move selected products to another category")
+    @admin.action(description="Move selected products to another category", permissions=["change"])
     def change_category(self, request: HttpRequest, queryset) -> HttpResponse | None:
         form = MoveToCategoryForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():

@@ -78,12 +78,12 @@ def _ship(order: Order, request) -> None:
     services.order_ship(order_id=order.id, actor=_actor(request))
 
 
-@admin.action(description="Ship selected orders (PAID → SHIPPED)")
+@admin.action(description="Ship selected orders (PAID → SHIPPED)", permissions=["change"])
 def ship_orders(modeladmin, request, queryset) -> None:
     _run(modeladmin, request, queryset, "Shipped", lambda o: _ship(o, request))
 
 
-@admin.action(description="Complete selected orders (SHIPPED → COMPLETED)")
+@admin.action(description="Complete selected orders (SHIPPED → COMPLETED)", permissions=["change"])
 def complete_orders(modeladmin, request, queryset) -> None:
     _run(
         modeladmin,
@@ -94,7 +94,7 @@ def complete_orders(modeladmin, request, queryset) -> None:
     )
 
 
-@admin.action(description="Cancel selected orders (unpaid only; releases stock)")
+@admin.action(description="Cancel selected orders (unpaid only; releases stock)", permissions=["change"])
 def cancel_orders(modeladmin, request, queryset) -> None:
     _run(
         modeladmin,
@@ -105,7 +105,7 @@ def cancel_orders(modeladmin, request, queryset) -> None:
     )
 
 
-@admin.action(description="Mark selected orders awaiting payment (CREATED → AWAITING_PAYMENT)")
+@admin.action(description="Mark selected orders awaiting payment (CREATED → AWAITING_PAYMENT)", permissions=["change"])
 def await_payment(modeladmin, request, queryset) -> None:
     _run(
         modeladmin,

@@ -114,7 +114,7 @@ class FlashSaleCampaignAdmin(admin.ModelAdmin):
         except ApplicationError as exc:
             self.message_user(request, exc.detail, messages.ERROR)
 
-    @admin.action(description="Warm up now (load into Redis)")
+    @admin.action(description="Warm up now (load into Redis)", permissions=["change"])
     def warm_up(self, request, queryset):
         for campaign in queryset:
             try:
@@ -122,7 +122,7 @@ class FlashSaleCampaignAdmin(admin.ModelAdmin):
             except ApplicationError as exc:
                 self.message_user(request, f"#{campaign.pk}: {exc.detail}", messages.ERROR)
 
-    @admin.action(description="Finish (give unsold units back) - only after the end")
+    @admin.action(description="Finish (give unsold units back) - only after the end", permissions=["change"])
     def finish(self, request, queryset):
         for campaign in queryset:
             try:
