@@ -30,11 +30,20 @@ from nexuscart.models import IdempotencyRecord
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 
-_CLAIM_SQL = """
+# ONE round trip (four statements in one text; Django's client-side-binding cursor sends them
+# together): a duplicate still running blocks on the unique index for at most lock_timeout, and
+# the savepoint the view runs under is taken in the same trip (a refused request rolls back to it,
+# so only its stored answer stays). Once SET LOCAL, SAVEPOINT, RELEASE and SET LOCAL were a round
+# trip each.
+_SAVEPOINT = "nc_idempotent_view"
+_CLAIM_SQL = f"""
+SET LOCAL lock_timeout = %s;
 INSERT INTO nexuscart_idempotencyrecord (scope, key, method, path, fingerprint, status_code, response_body, created_at)
 VALUES (%s, %s, %s, %s, %s, 0, NULL, now())
 ON CONFLICT (scope, key) DO NOTHING
-RETURNING id
+RETURNING id;
+SET LOCAL lock_timeout = 0;
+SAVEPOINT {_SAVEPOINT}
 """
 
 
@@ -75,11 +84,16 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
             claimed = _claim(scope, key, request, fingerprint)
             if not claimed:
                 return _replay(scope, key, fingerprint)
+            callbacks = len(connection.run_on_commit)
             try:
-                # A savepoint of its own, so a refused request leaves only its stored answer behind.
-                with transaction.atomic():
-                    response = view_method(view, request, *args, **kwargs)
+                response = view_method(view, request, *args, **kwargs)
             except (ApplicationError, APIException) as exc:
+                # Refused: undo its effects back to the claim's savepoint (and forget the on-commit
+                # callbacks they registered, as a Django savepoint rollback does), keep the answer.
+                transaction.set_rollback(False)  # first: Django refuses any query while it is set
+                with connection.cursor() as cursor:
+                    cursor.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
+                del connection.run_on_commit[callbacks:]
                 response = view.handle_exception(exc)
             if response.status_code >= 500:
                 transaction.set_rollback(True)
@@ -94,19 +108,17 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
 
 
 def _claim(scope: str, key: str, request: Request, fingerprint: str) -> bool:
+    wait = f"{int(settings.IDEMPOTENCY_WAIT_SECONDS * 1000)}ms"
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL lock_timeout = %s", [f"{int(settings.IDEMPOTENCY_WAIT_SECONDS * 1000)}ms"])
         try:
-            with transaction.atomic():
-                cursor.execute(_CLAIM_SQL, [scope, key, request.method, request.path[:500], fingerprint])
-                claimed = cursor.fetchone() is not None
+            cursor.execute(_CLAIM_SQL, [wait, scope, key, request.method, request.path[:500], fingerprint])
         except OperationalError as exc:  # lock_timeout: the first request is still running
             raise Conflict(
                 "A request with this Idempotency-Key is still being processed; retry shortly.",
                 code="idempotency_in_progress",
             ) from exc
-        cursor.execute("SET LOCAL lock_timeout = 0")
-    return claimed
+        cursor.nextset()  # the INSERT's result (the first one is SET's)
+        return cursor.fetchone() is not None
 
 
 def _replay(scope: str, key: str, fingerprint: str) -> Response:
