@@ -10,7 +10,6 @@ aggregate get increasing sequence numbers in commit order, whichever writer comm
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import os
@@ -20,7 +19,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import psycopg
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -126,7 +124,7 @@ def _bound_cursor() -> psycopg.Cursor:
 
 def _payload(event: DomainEvent) -> str:
     # The JSON text the consumers read (dates, decimals, UUIDs as DjangoJSONEncoder writes them).
-    return json.dumps(dataclasses.asdict(event), cls=DjangoJSONEncoder)
+    return event.payload_json()
 
 
 def publish_many(events: Sequence[DomainEvent]) -> list[Published]:
