@@ -3,8 +3,9 @@
 Django builds every representation and stores it in readcache (L1 in-process, L2 Redis) under the
 versions events bump; this layer only *serves* what is already there: the same bytes, ETag,
 Last-Modified, Cache-Control and 304s as Django would answer. Anything it cannot answer exactly
-as Django would (not cached yet, a version not initialised, a signed-in or personal page, a
-visitor without a CSRF cookie) it declines, and Django serves the request in the same process.
+as Django would (not cached yet, a version not initialised, a session: a signed-in shopper, a cart,
+a page with pending messages) it declines, and Django serves it. A first-time visitor gets a new CSRF
+cookie exactly as Django's middleware would set it.
 
 Routes: GET /api/v1/products, /api/v1/products/{slug}, /api/v1/categories, /api/v1/search,
 /api/v1/search/suggest, and the anonymous storefront pages /, /c/{path}/, /p/{slug}/, /search.
@@ -17,7 +18,10 @@ import re
 from urllib.parse import parse_qsl
 
 from django.conf import settings
-from django.middleware.csrf import _mask_cipher_secret  # the token format {% csrf_token %} renders
+from django.http import HttpResponse
+
+# The secret and token formats of Django's CSRF middleware, so a page served here is one it accepts.
+from django.middleware.csrf import _get_new_csrf_string, _mask_cipher_secret
 from django.utils.http import http_date, parse_http_date_safe
 
 from apps.catalog import read_models, readcache
@@ -152,13 +156,33 @@ def _cookies(request: HotRequest) -> dict[str, str]:
     return found
 
 
+def _csrf_cookie(secret: str) -> str:
+    """The Set-Cookie Django's CsrfViewMiddleware sends with a new secret (same name and attributes)."""
+    carrier = HttpResponse()
+    carrier.set_cookie(
+        settings.CSRF_COOKIE_NAME,
+        secret,
+        max_age=settings.CSRF_COOKIE_AGE,
+        domain=settings.CSRF_COOKIE_DOMAIN,
+        path=settings.CSRF_COOKIE_PATH,
+        secure=settings.CSRF_COOKIE_SECURE,
+        httponly=settings.CSRF_COOKIE_HTTPONLY,
+        samesite=settings.CSRF_COOKIE_SAMESITE,
+    )
+    return carrier.cookies[settings.CSRF_COOKIE_NAME].OutputString()
+
+
 async def _page(request: HotRequest, scopes: tuple[str, ...], max_age: float | None = None) -> HotResponse | None:
     cookies = _cookies(request)
-    secret = cookies.get(settings.CSRF_COOKIE_NAME, "")
-    # A session may hold a signed-in shopper or flash messages, and a visitor without a CSRF
-    # cookie needs one set: Django answers those.
-    if settings.SESSION_COOKIE_NAME in cookies or "messages" in cookies or not _CSRF_SECRET.match(secret):
+    # A session may hold a signed-in shopper or flash messages: Django answers those.
+    if settings.SESSION_COOKIE_NAME in cookies or "messages" in cookies or settings.CSRF_USE_SESSIONS:
         return None
+    secret = cookies.get(settings.CSRF_COOKIE_NAME, "")
+    set_cookie = None
+    if not _CSRF_SECRET.match(secret):
+        # A first visit: a new CSRF secret, as Django's middleware would set it.
+        secret = _get_new_csrf_string()
+        set_cookie = _csrf_cookie(secret)
     if not _SAFE_PATH.match(request.path):
         return None
     full_path = request.path + (f"?{request.query_string}" if request.query_string else "")
@@ -174,6 +198,8 @@ async def _page(request: HotRequest, scopes: tuple[str, ...], max_age: float | N
         body=rep.body.replace(CSRF_PLACEHOLDER.encode(), token),
     )
     response.headers.update(_PAGE_HEADERS)
+    if set_cookie:
+        response.headers["Set-Cookie"] = set_cookie
     return response
 
 

@@ -117,10 +117,20 @@ def test_anonymous_pages_with_a_csrf_cookie_are_hot_served_with_the_visitors_own
     assert "nc-csrf-placeholder" not in second.text
     for header in ("content-type", "cache-control", "etag", "x-frame-options", "vary"):
         assert second.headers[header] == first.headers[header], header
+    # A first-time visitor (no cookie) is served here too, with a CSRF cookie as Django sets it.
+    newcomer = requests.Session()
+    fresh = newcomer.get(url, timeout=5)
+    assert _hot_served(asgi_server, "product_page") == 2
+    cookie = fresh.headers["set-cookie"]
+    assert cookie.startswith("csrftoken=")
+    assert "SameSite=Lax" in cookie
+    assert "Path=/" in cookie
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', fresh.text).group(1)
+    assert _unmask_cipher_token(token) == newcomer.cookies["csrftoken"]
     # A session (a signed-in shopper, a cart, messages) is Django's to answer.
     http.cookies.set("sessionid", "anything")
     http.get(url, timeout=5)
-    assert _hot_served(asgi_server, "product_page") == 1
+    assert _hot_served(asgi_server, "product_page") == 2
     assert http.head(url, timeout=5).status_code == 200  # other methods still reach Django
 
 
