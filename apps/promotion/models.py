@@ -126,7 +126,7 @@ class CouponRedemption(models.Model):
     coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="redemptions")
     user_id = models.BigIntegerField()
     order_id = models.BigIntegerField()
-    subtotal = models.PositiveIntegerField()
+    subtotal = models.PositiveBigIntegerField()  # an order subtotal (order_order.subtotal is bigint)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.REDEEMED)
     redeemed_at = models.DateTimeField(auto_now_add=True)
     released_at = models.DateTimeField(null=True, blank=True)

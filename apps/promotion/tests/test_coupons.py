@@ -73,6 +73,14 @@ def test_redeem_is_idempotent_per_order_and_release_gives_the_use_back():
     assert CouponRedemption.objects.filter(coupon=coupon, status="redeemed").count() == 1
 
 
+@pytest.mark.django_db
+def test_a_redemption_keeps_an_order_subtotal_beyond_32_bits():
+    # Orders keep subtotals as bigint; the redemption must hold any order's subtotal (issue 13 #8).
+    coupon = CouponFactory()
+    services.coupon_redeem(code=coupon.code, user_id=7, order_id=102, subtotal=3_000_000_000)
+    assert CouponRedemption.objects.get(coupon=coupon, order_id=102).subtotal == 3_000_000_000
+
+
 def _redeem_in_own_transaction(code: str, user_id: int, order_id: int) -> str:
     try:
         with transaction.atomic():
