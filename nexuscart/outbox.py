@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 _PUBLISH_SQL = """
 WITH input AS (
-    SELECT * FROM unnest(%s::uuid[], %s::text[], %s::int[], %s::text[], %s::text[], %s::text[], %s::text[])
+    SELECT * FROM unnest(%b::uuid[], %b::text[], %b::int[], %b::text[], %b::text[], %b::text[], %b::text[])
         WITH ORDINALITY AS t(event_id, event_type, version, topic, aggregate_type, aggregate_id, payload, ord)
 ),
 counts AS (
@@ -125,6 +125,11 @@ def _bound_cursor() -> psycopg.Cursor:
 def _payload(event: DomainEvent) -> str:
     # The JSON text the consumers read (dates, decimals, UUIDs as DjangoJSONEncoder writes them).
     return event.payload_json()
+
+
+# The arrays travel in binary format (%b above): psycopg's text-format array dumper escapes every
+# element with a re.sub (quotes and backslashes of the JSON payloads), 21 ms per 500 payloads,
+# half of publish_many's Python; the binary dumper writes lengths and bytes, 0.2 ms.
 
 
 def publish_many(events: Sequence[DomainEvent]) -> list[Published]:
