@@ -143,24 +143,15 @@ def test_a_price_change_leaves_other_products_pages_cached_but_not_the_listings(
     client, listed, django_assert_num_queries, django_capture_on_commit_callbacks
 ):
     from nexuscart.consumers import apply_event
-    from nexuscart.events import Envelope
     from nexuscart.models import OutboxEvent
+    from tests.factories import envelope_from_row
 
     other = ["/api/v1/products/lumen-wireless-headphones"]  # (its page shows related products' prices)
     for path in [*other, "/api/v1/products", "/c/shirts/"]:
         client.get(path)
     services.variant_update(sku="TEE-M-GREY", price=1900)
     row = OutboxEvent.objects.filter(event_type="catalog.PriceChanged").latest("id")
-    envelope = Envelope(
-        id=str(row.event_id),
-        type=row.event_type,
-        version=row.version,
-        aggregate_type=row.aggregate_type,
-        aggregate_id=row.aggregate_id,
-        sequence=row.sequence,
-        occurred_at=row.occurred_at.isoformat(),
-        payload=row.payload,
-    )
+    envelope = envelope_from_row(row)
     with django_capture_on_commit_callbacks(execute=True):
         assert apply_event("catalog", envelope)  # the consumer's handler: bumps after its commit
     for path in other:
