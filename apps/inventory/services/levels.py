@@ -87,13 +87,28 @@ def _levels_and_flips(skus: list[str]) -> tuple[dict[str, tuple[int, int]], dict
         return levels, {sku: int(threshold) for sku, alerted, threshold in cursor.fetchall() if alerted}
 
 
-def stock_changed(skus: Iterable[str], *, kind: str, reference: str = "") -> None:
-    """Events, low-stock alerts and (after commit) the hot-path cache for every touched SKU."""
+def stock_changed(
+    skus: Iterable[str],
+    *,
+    kind: str,
+    reference: str = "",
+    known: tuple[dict[str, tuple[int, int]], dict[str, int]] | None = None,
+) -> None:
+    """Events, low-stock alerts and (after commit) the hot-path cache for every touched SKU.
+
+    `known`: ({sku: (on_hand, reserved)}, {sku: threshold crossed}) for SKUs whose level and
+    low-stock flip the caller's own statement already computed (the checkout's reservation does,
+    saving this round trip); the other SKUs are read here.
+    """
     touched = sorted(set(skus))
     if not touched:
         return
-    levels, crossed = _levels_and_flips(touched)
-    for sku, (on_hand, reserved) in levels.items():
+    known_levels, known_crossed = known or ({}, {})
+    rest = [sku for sku in touched if sku not in known_levels]
+    levels, crossed = _levels_and_flips(rest) if rest else ({}, {})
+    levels, crossed = {**known_levels, **levels}, {**known_crossed, **crossed}
+    for sku in (s for s in touched if s in levels):
+        on_hand, reserved = levels[sku]
         available = on_hand - reserved
         publish(
             StockLevelChanged(

@@ -169,7 +169,8 @@ taken AS (
     UPDATE inventory_stock st SET reserved = st.reserved + p.n, updated_at = now()
     FROM pick p, locked l
     WHERE st.id = p.stock_id AND l.id = st.id AND st.on_hand - st.reserved >= p.n
-    RETURNING st.id AS stock_id, p.sku, p.n, (SELECT code FROM inventory_warehouse WHERE id = st.warehouse_id) AS code
+    RETURNING st.id AS stock_id, p.sku, p.n, (SELECT code FROM inventory_warehouse WHERE id = st.warehouse_id) AS code,
+        st.on_hand, st.reserved
 ),
 res AS (
     INSERT INTO inventory_reservation (reference, status, expires_at, created_at, closed_at, actor)
@@ -185,8 +186,25 @@ ledger AS (
         actor, reason, reference, created_at)
     SELECT t.stock_id, t.sku, t.code, %(kind)s, 0, t.n, %(actor)s, %(reason)s, %(ledger_reference)s, %(now)s
     FROM taken t ORDER BY t.sku
+),
+-- Each reserved SKU's summed level (the row just updated as it now is, plus its other active
+-- warehouses) and its low-stock flag flipped when it crosses the threshold, as stock_changed does.
+level AS (
+    SELECT t.sku, t.on_hand + COALESCE(o.on_hand, 0) AS on_hand, t.reserved + COALESCE(o.reserved, 0) AS reserved
+    FROM taken t LEFT JOIN LATERAL (
+        SELECT SUM(s.on_hand) AS on_hand, SUM(s.reserved) AS reserved
+        FROM inventory_stock s JOIN inventory_warehouse w ON w.id = s.warehouse_id AND w.active
+        WHERE s.sku = t.sku AND s.id <> t.stock_id
+    ) o ON true
+),
+flip AS (
+    UPDATE inventory_skupolicy p SET low_stock_alerted = (p.low_stock_threshold >= l.on_hand - l.reserved)
+    FROM level l
+    WHERE p.sku = l.sku AND p.low_stock_alerted <> (p.low_stock_threshold >= l.on_hand - l.reserved)
+    RETURNING p.sku, p.low_stock_alerted, p.low_stock_threshold
 )
-SELECT res.id, t.stock_id, t.sku, t.code, t.n FROM res LEFT JOIN taken t ON true
+SELECT res.id, t.stock_id, t.sku, t.code, t.n, l.on_hand, l.reserved, f.low_stock_alerted, f.low_stock_threshold
+FROM res LEFT JOIN taken t ON true LEFT JOIN level l ON l.sku = t.sku LEFT JOIN flip f ON f.sku = t.sku
 """
 
 
@@ -222,14 +240,16 @@ def stock_reserve(
         id=rows[0][0], reference=reference, status=Reservation.Status.PENDING, expires_at=now + ttl, actor=actor[:200]
     )
     reservation._state.adding = False
-    taken = {sku: (stock_id, code, n) for _, stock_id, sku, code, n in rows if sku is not None}
+    taken = {row[2]: (row[1], row[3], row[4]) for row in rows if row[2] is not None}
+    levels = {row[2]: (int(row[5]), int(row[6])) for row in rows if row[2] is not None}
+    crossed = {row[2]: int(row[8]) for row in rows if row[2] is not None and row[7]}
     # A fixed SKU order keeps concurrent multi-line checkouts from deadlocking on each other's rows.
     rest = [sku for sku in skus if sku not in taken]
     for sku in rest:
         _reserve_split(
             reservation, sku=sku, quantity=lines[sku], actor=actor, reason=reason, kind=LedgerEntry.Kind.RESERVE
         )
-    stock_changed(lines, kind=LedgerEntry.Kind.RESERVE, reference=reference)
+    stock_changed(lines, kind=LedgerEntry.Kind.RESERVE, reference=reference, known=(levels, crossed))
     if rest:
         return _snapshot(reservation)
     # Built from what the statement wrote (no re-read): this is the checkout's hot path.

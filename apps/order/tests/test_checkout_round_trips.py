@@ -23,7 +23,7 @@ from apps.order.tests.factories import UserFactory, address_for, sku_for_sale
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # Issue 10's budget is <= 8 round trips. Before the lean-checkout work: 25.
-CHECKOUT_ROUND_TRIPS = 14
+CHECKOUT_ROUND_TRIPS = 13
 
 
 def _checkout(client, user, body, key):
