@@ -67,6 +67,9 @@ def server_command(kind: str, app: str, port: int, workers: int, threads: int, h
             py, "-m", "granian", "--interface", interface, target, "--host", host, "--port", str(port),
             "--workers", str(workers), "--no-ws", "--log-level", "warning", "--http1-keep-alive",
             "--workers-kill-timeout", "10",
+            # Without it granian's master exits when one worker dies (kill -9, OOM), taking every
+            # worker down until supervisord restarts it (~15 s of 502s on the storefront here).
+            "--respawn-failed-workers", "--respawn-interval", "1",
         ]  # fmt: skip
         if interface == "wsgi":
             command += ["--blocking-threads", str(threads)]
