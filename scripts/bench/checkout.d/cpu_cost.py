@@ -16,6 +16,7 @@ import time
 import uuid
 
 import django
+import psycopg
 
 sys.path.insert(0, os.getcwd())
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.bench")  # routes the naive baseline
@@ -30,12 +31,37 @@ from apps.user import selectors as user_selectors  # noqa: E402
 from config.asgi import application  # noqa: E402
 
 
-def _timed(label: str, count: int, call) -> None:
+def _timed(label: str, count: int, call) -> float:
+    """Runs `call` count times; prints and returns this process's CPU milliseconds per call."""
     wall, cpu = time.perf_counter(), time.process_time()
     for i in range(count):
         call(i)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     print(f"  {label:<34} {wall / count * 1000:8.3f} ms wall  {cpu / count * 1000:8.3f} ms CPU  (n={count})")
+    return cpu / count * 1000
+
+
+def _round_trips(call) -> int:
+    """SQL round trips of one call, counted as apps/order/tests/test_checkout_round_trips.py does:
+    every psycopg execute() (the outbox uses its own cursor) plus the BEGIN/COMMIT Django logs."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    executed = 0
+    real_execute = psycopg.Cursor.execute
+
+    def counting_execute(self, query, *args, **kwargs):
+        nonlocal executed
+        executed += 1
+        return real_execute(self, query, *args, **kwargs)
+
+    psycopg.Cursor.execute = counting_execute
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            call()
+    finally:
+        psycopg.Cursor.execute = real_execute
+    return executed + sum(q["sql"] in ("BEGIN", "COMMIT") for q in queries.captured_queries)
 
 
 def checkout_cost(count: int) -> None:
@@ -59,8 +85,11 @@ def checkout_cost(count: int) -> None:
 
     for i in range(10):
         one(i)
-    _timed("checkout (reserve)", count, one)
+    sql = _round_trips(lambda: one(10))
+    cpu = _timed("checkout (reserve)", count, one)
     _timed("checkout (naive row lock)", count, lambda i: one(i, "/api/v1/bench/orders-naive"))
+    # Machine-readable for scripts/bench/checkout's summary line.
+    print(f"[cost] sql/checkout={sql} cpu/checkout={cpu:.1f}")
 
 
 def hot_cost(count: int) -> None:
