@@ -69,16 +69,25 @@ def _fingerprint(request: Request) -> str:
     return digest.hexdigest()
 
 
+def require_key(request: Request) -> str:
+    """The request's Idempotency-Key; 400 problem when it is missing or too long.
+
+    Also used by views that keep their own replay record (payment create, staff refund).
+    """
+    key = request.headers.get(HEADER, "").strip()
+    if not key:
+        raise IdempotencyKeyMissing(f"Send an {HEADER} header (a unique string per intended operation).")
+    if len(key) > MAX_KEY_LENGTH:
+        raise IdempotencyKeyMissing(
+            f"{HEADER} is longer than {MAX_KEY_LENGTH} characters.", code="idempotency_key_invalid"
+        )
+    return key
+
+
 def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
     @functools.wraps(view_method)
     def wrapper(view, request: Request, *args, **kwargs) -> Response:
-        key = request.headers.get(HEADER, "").strip()
-        if not key:
-            raise IdempotencyKeyMissing(f"Send an {HEADER} header (a unique string per intended operation).")
-        if len(key) > MAX_KEY_LENGTH:
-            raise IdempotencyKeyMissing(
-                f"{HEADER} is longer than {MAX_KEY_LENGTH} characters.", code="idempotency_key_invalid"
-            )
+        key = require_key(request)
         scope, fingerprint = _scope(request), _fingerprint(request)
         with transaction.atomic():
             claimed = _claim(scope, key, request, fingerprint)

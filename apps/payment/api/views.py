@@ -18,7 +18,7 @@ from apps.payment.providers import PROVIDERS, base
 from nexuscart import client_ip
 from nexuscart.bounds import BIGINT_MAX
 from nexuscart.errors import problem_response
-from nexuscart.idempotency import HEADER, MAX_KEY_LENGTH, IdempotencyKeyMissing
+from nexuscart.idempotency import HEADER, require_key
 from nexuscart.permissions import staff_permission
 
 
@@ -64,7 +64,7 @@ class PaymentCreateApi(APIView):
         # Not nexuscart.idempotency's decorator: it holds one transaction across the view, and
         # the provider must be called with none open. The payment row keeps the key instead
         # (same key: the same payment back; another request under it: 422).
-        key = _require_key(request)
+        key = require_key(request)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         pay_page = request.build_absolute_uri(reverse("payment:pay", args=[order_id]))
@@ -134,7 +134,7 @@ class StaffRefundApi(APIView):
         # provider key); without it the captured-minus-refunded cap still holds. The refund row
         # itself is the stored request (no transaction around the view: the provider is called
         # with none open).
-        key = _require_key(request) if request.headers.get(HEADER) else None
+        key = require_key(request) if request.headers.get(HEADER) else None
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = services.refund_create(
@@ -157,17 +157,6 @@ class StaffRefundApi(APIView):
         if result.replayed:
             response["Idempotent-Replayed"] = "true"
         return response
-
-
-def _require_key(request: Request) -> str:
-    key = request.headers.get(HEADER, "").strip()
-    if not key:
-        raise IdempotencyKeyMissing(f"Send an {HEADER} header (a unique string per intended operation).")
-    if len(key) > MAX_KEY_LENGTH:
-        raise IdempotencyKeyMissing(
-            f"{HEADER} is longer than {MAX_KEY_LENGTH} characters.", code="idempotency_key_invalid"
-        )
-    return key
 
 
 def _refund_key(user_id: int, key: str) -> str:
