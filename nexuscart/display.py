@@ -17,10 +17,14 @@ _namers: list[SkuNamer] = []
 _searchers: list[SkuSearcher] = []
 
 
-def money(minor: int | None, currency: str | None = "USD") -> str:
-    """Integer minor units as a price: 123456 -> "$1,234.56"; None -> "—"."""
+def money(minor: int | None, currency: str | None = "USD", *, none: str = "—") -> str:
+    """Integer minor units as a price: 123456 -> "$1,234.56"; None -> `none` ("—").
+
+    The one money formatter: staff screens use it directly, the storefront's template filters
+    (`money`, `fs_money`) call it with none="".
+    """
     if minor is None:
-        return "—"
+        return none
     sign = "-" if minor < 0 else ""
     major, cents = divmod(abs(int(minor)), 100)
     code = (currency or "USD").upper()

@@ -8,6 +8,8 @@ from django import template
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from nexuscart import display
+
 register = template.Library()
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
@@ -16,12 +18,7 @@ _ITALIC = re.compile(r"(?<![*\w])\*(?!\s)(.+?)(?<!\s)\*(?![*\w])")
 
 @register.filter
 def money(minor: int | None, currency: str = "USD") -> str:
-    if minor is None:
-        return ""
-    sign = "-" if minor < 0 else ""
-    whole, cents = divmod(abs(int(minor)), 100)
-    symbol = "$" if currency in ("USD", "", None) else f"{currency} "
-    return f"{sign}{symbol}{whole:,}.{cents:02d}"
+    return display.money(minor, currency or "USD", none="")
 
 
 def _inline(text: str) -> str:

@@ -1,15 +1,14 @@
 from django import template
 
+from nexuscart import display
+
 register = template.Library()
 
 
 @register.filter
 def fs_money(minor: int | None, currency: str = "USD") -> str:
-    """Minor units as a price: 1999 -> "$19.99" (USD) or "19.99 EUR"."""
-    if minor is None:
-        return ""
-    amount = f"{minor // 100:,}.{minor % 100:02d}"
-    return f"${amount}" if currency == "USD" else f"{amount} {currency}"
+    """Minor units as a price: 1999 -> "$19.99" (nexuscart.display.money)."""
+    return display.money(minor, currency, none="")
 
 
 @register.simple_tag
