@@ -2,63 +2,22 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 
 from apps.order import selectors as order_selectors
 from apps.order import services as order_services
 from apps.payment import services
 from apps.payment.models import Payment, PaymentFlag, ProviderEvent, Refund
 from apps.payment.providers import base
-from apps.payment.testmode import payment_intent_object, refund_object, signed_stripe_delivery, stripe_event
-from apps.payment.tests.factories import UserFactory, awaiting_payment_order
-from nexuscart.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable
+from apps.payment.testmode import payment_intent_object, signed_stripe_delivery, stripe_event
+from apps.payment.tests.factories import UserFactory
+from apps.payment.tests.stripe_flows import deliver, new_order, order_status, succeeded
+from nexuscart.errors import Conflict, NotFound, ServiceUnavailable
 from nexuscart.models import OutboxEvent
 
 pytestmark = pytest.mark.django_db
-
-
-def new_order(total=2500):
-    user = UserFactory()
-    return user, awaiting_payment_order(user_id=user.id, total=total)
-
-
-def deliver(event):
-    body, headers = signed_stripe_delivery(event)
-    return services.webhook_receive(provider="stripe", body=body, headers=headers)
-
-
-def succeeded(payment, *, amount=None, currency=None, event_id=None):
-    return stripe_event(
-        "payment_intent.succeeded",
-        payment_intent_object(
-            reference=payment.provider_reference,
-            order_id=payment.order_id,
-            amount=payment.amount if amount is None else amount,
-            currency=currency or payment.currency,
-        ),
-        event_id=event_id,
-    )
-
-
-def refunded(payment, *, refund_id, amount, status="succeeded"):
-    return stripe_event(
-        "refund.updated",
-        refund_object(
-            reference=refund_id,
-            payment_reference=payment.provider_reference,
-            amount=amount,
-            currency=payment.currency,
-            status=status,
-        ),
-    )
-
-
-def order_status(order_id):
-    return order_selectors.order_get(order_id=order_id).status
 
 
 def test_create_stripe_payment_for_an_awaiting_order():
@@ -158,99 +117,6 @@ def test_success_after_cancel_is_flagged_and_refunded_automatically():
     # Redelivery queues nothing more.
     deliver(succeeded(payment))
     assert Refund.objects.filter(payment_id=payment.id).count() == 1
-
-
-def test_refund_webhook_before_the_success_is_applied_after_it():
-    user, order = new_order(total=3000)
-    payment = services.payment_create(order_id=order.id, user_id=user.id, provider="stripe")
-    assert deliver(refunded(payment, refund_id="re_early", amount=1000)).outcome == "deferred"
-    assert order_status(order.id) == "AWAITING_PAYMENT"
-    assert deliver(succeeded(payment)).outcome == "applied"
-    final = order_selectors.order_get(order_id=order.id)
-    assert (final.status, final.refunded_total) == ("PARTIALLY_REFUNDED", 1000)
-    assert Payment.objects.get(id=payment.id).refunded_amount == 1000
-
-
-def test_refund_webhooks_move_the_order_and_never_count_twice():
-    user, order = new_order(total=3000)
-    payment = services.payment_create(order_id=order.id, user_id=user.id, provider="stripe")
-    deliver(succeeded(payment))
-    deliver(refunded(payment, refund_id="re_a", amount=1000, status="pending"))
-    assert order_status(order.id) == "PAID"
-    deliver(refunded(payment, refund_id="re_a", amount=1000))
-    deliver(refunded(payment, refund_id="re_a", amount=1000))
-    assert order_selectors.order_get(order_id=order.id).refunded_total == 1000
-    deliver(refunded(payment, refund_id="re_b", amount=2000))
-    final = order_selectors.order_get(order_id=order.id)
-    assert (final.status, final.refunded_total) == ("REFUNDED", 3000)
-
-
-def paid_order(total=3000):
-    user, order = new_order(total=total)
-    payment = services.payment_create(order_id=order.id, user_id=user.id, provider="stripe")
-    deliver(succeeded(payment))
-    return user, order, payment
-
-
-def test_staff_partial_then_full_refund_through_stripe_mock():
-    _, order, payment = paid_order(total=3000)
-    first = services.refund_create(order_id=order.id, amount=1000, requested_by="staff:1", reason="scratched")
-    assert (first.confirmed, first.order.status, first.order.refunded_total) == (True, "PARTIALLY_REFUNDED", 1000)
-    assert (first.refund.requested_by, first.refund.reason) == ("staff:1", "scratched")
-    rest = services.refund_create(order_id=order.id, amount=None, requested_by="staff:1", reason="returned")
-    assert (rest.refund.amount, rest.order.status, rest.order.refunded_total) == (2000, "REFUNDED", 3000)
-    assert Payment.objects.get(id=payment.id).refunded_amount == 3000
-
-
-def test_over_refund_is_refused():
-    _, order, _ = paid_order(total=3000)
-    services.refund_create(order_id=order.id, amount=2500, requested_by="staff:1", reason="x")
-    with pytest.raises(Unprocessable) as raised:
-        services.refund_create(order_id=order.id, amount=501, requested_by="staff:1", reason="x")
-    assert raised.value.code == "refund_exceeds_captured"
-    assert raised.value.extra["refundable"] == 500
-
-
-def test_refund_is_idempotent_on_its_key():
-    _, order, _ = paid_order(total=3000)
-    first = services.refund_create(order_id=order.id, amount=700, requested_by="s", reason="x", idempotency_key="k1")
-    second = services.refund_create(order_id=order.id, amount=700, requested_by="s", reason="x", idempotency_key="k1")
-    assert first.refund.id == second.refund.id
-    assert second.replayed
-    assert Refund.objects.filter(order_id=order.id).count() == 1
-
-
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.slow
-def test_concurrent_refunds_never_exceed_the_capture():
-    _, order, payment = paid_order(total=3000)
-    outcomes, barrier = [], threading.Barrier(8)
-
-    def refund():
-        barrier.wait()
-        try:
-            services.refund_create(order_id=order.id, amount=1000, requested_by="staff:t", reason="race")
-            outcomes.append("ok")
-        except Unprocessable:
-            outcomes.append("refused")
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=refund) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(outcomes) == ["ok"] * 3 + ["refused"] * 5
-    assert Payment.objects.get(id=payment.id).refunded_amount == 3000
-    assert sum(Refund.objects.filter(payment_id=payment.id).values_list("amount", flat=True)) == 3000
-    assert order_status(order.id) == "REFUNDED"
-
-
-def test_refund_of_an_unpaid_order_is_a_conflict():
-    _, order = new_order()
-    with pytest.raises(Conflict):
-        services.refund_create(order_id=order.id, amount=None, requested_by="s", reason="x")
 
 
 def test_order_cancelled_event_cancels_the_open_payment_at_stripe(stripe_counter):
