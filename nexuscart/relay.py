@@ -22,7 +22,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from confluent_kafka import KafkaError, Message
+from confluent_kafka import KafkaError, Message, Producer
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -113,28 +113,44 @@ def _produce_rendered(rows: list[tuple], delivered: list[int], errors: dict[int,
     """Produce claimed rows whose envelope PostgreSQL rendered; fills `delivered` / `errors` by row id."""
     kafka = producer()
     for n, (row_id, event_id, event_type, topic, agg_type, agg_id, _attempts, envelope) in enumerate(rows, 1):
-
-        def on_delivery(err: KafkaError | None, _msg: Message, row_id: int = row_id) -> None:
-            if err is None:
-                delivered.append(row_id)
-            else:
-                errors[row_id] = str(err)
-
-        while True:
-            try:
-                kafka.produce(
-                    topic,
-                    key=f"{agg_type}:{agg_id}".encode(),
-                    value=envelope.encode(),
-                    headers={"event_type": event_type, "event_id": str(event_id)},
-                    on_delivery=on_delivery,
-                )
-                break
-            except BufferError:  # local queue full: let deliveries drain, then retry
-                kafka.poll(0.1)
+        _produce_one(kafka, row_id, event_id, event_type, topic, agg_type, agg_id, envelope.encode(), delivered, errors)
         if n % 1000 == 0:
             kafka.poll(0)  # serve delivery callbacks as we go, not one call per message
     kafka.flush(flush_timeout)
+
+
+def _produce_one(
+    kafka: Producer,
+    row_id: int,
+    event_id: object,
+    event_type: str,
+    topic: str,
+    agg_type: str,
+    agg_id: str,
+    value: bytes,
+    delivered: list[int],
+    errors: dict[int, str],
+) -> None:
+    """Queue one outbox row's message; its delivery lands in `delivered` or `errors` by row id."""
+
+    def on_delivery(err: KafkaError | None, _msg: Message) -> None:
+        if err is None:
+            delivered.append(row_id)
+        else:
+            errors[row_id] = str(err)
+
+    while True:
+        try:
+            kafka.produce(
+                topic,
+                key=f"{agg_type}:{agg_id}".encode(),
+                value=value,
+                headers={"event_type": event_type, "event_id": str(event_id)},
+                on_delivery=on_delivery,
+            )
+            return
+        except BufferError:  # local queue full: let deliveries drain, then retry
+            kafka.poll(0.1)
 
 
 def relay_until_empty(limit: int | None = None, max_batches: int = 10_000) -> int:
@@ -163,25 +179,9 @@ def _produce_all(rows: list[tuple], delivered: list[int], errors: dict[int, str]
             payload=_json_value(payload),
             trace=_json_value(trace),
         )
-
-        def on_delivery(err: KafkaError | None, _msg: Message, row_id: int = row_id) -> None:
-            if err is None:
-                delivered.append(row_id)
-            else:
-                errors[row_id] = str(err)
-
-        while True:
-            try:
-                kafka.produce(
-                    topic,
-                    key=f"{agg_type}:{agg_id}".encode(),
-                    value=envelope.to_bytes(),
-                    headers={"event_type": event_type, "event_id": str(event_id)},
-                    on_delivery=on_delivery,
-                )
-                break
-            except BufferError:  # local queue full: let deliveries drain, then retry
-                kafka.poll(0.1)
+        _produce_one(
+            kafka, row_id, event_id, event_type, topic, agg_type, agg_id, envelope.to_bytes(), delivered, errors
+        )
         kafka.poll(0)
     kafka.flush(flush_timeout)
 
