@@ -12,9 +12,9 @@ from config.settings.env import BASE_DIR, env
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env("SECRET_KEY", default="insecure-local-only-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
-# Absolute links in e-mails (order mails) and the sender they come from.
+# Absolute links in e-mails (order mails). Their sender, DEFAULT_FROM_EMAIL, is set once, in
+# config/settings/contexts/user.py (imported below, so a second default here never took effect).
 SITE_URL = env("SITE_URL", default="http://localhost:8000")
-DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="NexusCart <orders@nexuscart.local>")
 PORT = env.int("PORT", default=8000)
 
 INSTALLED_APPS = [
