@@ -22,10 +22,10 @@ from django.http import HttpResponse
 
 # The secret and token formats of Django's CSRF middleware, so a page served here is one it accepts.
 from django.middleware.csrf import _get_new_csrf_string, _mask_cipher_secret
-from django.utils.http import http_date, parse_http_date_safe
+from django.utils.http import http_date
 
 from apps.catalog import read_models, readcache
-from apps.catalog.http import Rendered, etag_matches, request_key
+from apps.catalog.http import Rendered, conditional_hit, request_key
 from apps.catalog.page_cache import CSRF_PLACEHOLDER, PAGE_CACHE_CONTROL, page_etag, page_key
 from apps.catalog.readcache import CATALOG, STRUCTURE
 from nexuscart import redis as nc_redis
@@ -80,11 +80,9 @@ async def _cached(name: str, key: str, scopes: tuple[str, ...]) -> Rendered | No
 
 
 def _not_modified(request: HotRequest, etag: str, last_modified: int) -> bool:
-    inm = request.headers.get("if-none-match")
-    if inm is not None:
-        return etag_matches(inm, etag)
-    ims = parse_http_date_safe(request.headers.get("if-modified-since", ""))
-    return ims is not None and last_modified <= ims
+    return conditional_hit(
+        request.headers.get("if-none-match"), request.headers.get("if-modified-since", ""), etag, last_modified
+    )
 
 
 def _answer(

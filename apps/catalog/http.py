@@ -43,14 +43,23 @@ def etag_matches(header: str, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
 
 
+def conditional_hit(if_none_match: str | None, if_modified_since: str, etag: str, last_modified: int) -> bool:
+    """Whether a conditional GET's validators still match (If-None-Match wins over If-Modified-Since).
+
+    Shared by Django's views (not_modified) and the thin ASGI layer (apps/catalog/hot.py).
+    """
+    if if_none_match is not None:
+        return etag_matches(if_none_match, etag)
+    ims = parse_http_date_safe(if_modified_since)
+    return ims is not None and last_modified <= ims
+
+
 def not_modified(request: HttpRequest, etag: str, last_modified: int) -> bool:
     if request.method not in ("GET", "HEAD"):
         return False
-    inm = request.headers.get("If-None-Match")
-    if inm is not None:
-        return etag_matches(inm, etag)
-    ims = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
-    return ims is not None and last_modified <= ims
+    return conditional_hit(
+        request.headers.get("If-None-Match"), request.headers.get("If-Modified-Since", ""), etag, last_modified
+    )
 
 
 def respond(
