@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from apps.order import services
 from apps.order.events import REFUNDABLE
 from apps.order.models import Order, OrderLine, OrderStatus, OrderTransition
+from apps.user import selectors as user_selectors
 from nexuscart.display import money
 from nexuscart.errors import ApplicationError
 
@@ -165,12 +166,17 @@ class OrderAdmin(admin.ModelAdmin):
     def next_steps(self, obj: Order) -> str:
         return ", ".join(t.target for t in obj.get_available_status_transitions()) or "—"
 
+    def get_queryset(self, request):
+        # The customer column's e-mail comes with the rows (one query per page, not one per row).
+        return super().get_queryset(request).annotate(customer_email=user_selectors.user_email_subquery())
+
     @admin.display(description="customer", ordering="user_id")
     def customer(self, obj: Order):
-        from django.contrib.auth import get_user_model
-
-        user = get_user_model().objects.filter(pk=obj.user_id).only("email").first()
-        label = user.email if user else f"user {obj.user_id}"
+        email = getattr(obj, "customer_email", None)
+        if email is None:
+            user = user_selectors.user_get(user_id=obj.user_id)
+            email = user.email if user else None
+        label = email or f"user {obj.user_id}"
         return format_html('<a href="{}">{}</a>', reverse("admin:user_user_change", args=[obj.user_id]), label)
 
     @admin.display(description="total", ordering="total")

@@ -29,3 +29,27 @@ def test_admin_lists_filters_shows_history_and_runs_transitions(admin_client, re
     )
     assert "cannot be cancelled" in refused.content.decode()
     assert selectors.order_get(order_id=order.id).status == "SHIPPED"
+
+
+def test_the_order_list_reads_customers_with_the_rows_not_one_query_per_order(admin_client, redis_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def listed(n: int) -> tuple[int, str]:
+        for _ in range(n):
+            user = UserFactory()
+            services.order_create(
+                user_id=user.id,
+                lines=[services.OrderLineInput(sku_for_sale(price=100), 1)],
+                shipping_address_id=address_for(user.id),
+            )
+        with CaptureQueriesContext(connection) as queries:
+            page = admin_client.get("/admin/order/order/")
+        assert page.status_code == 200
+        return len(queries), page.content.decode()
+
+    listed(0)  # the first request of a session reads more (session, permissions)
+    few, _ = listed(2)
+    many, html = listed(4)
+    assert many == few
+    assert html.count("@") >= 6  # every customer's e-mail is shown
