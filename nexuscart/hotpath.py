@@ -84,10 +84,32 @@ class HotRoute:
     method: str
     pattern: str
     handler: Handler
+    # The route's OpenAPI operation, with its path template under "path": Django never sees these
+    # routes, so nexuscart.openapi.add_hot_routes puts them in the schema from here.
+    openapi: dict | None = None
 
     @property
     def regex(self) -> re.Pattern[str]:
         return re.compile(self.pattern)
+
+
+def problem_responses(described: dict[str, str]) -> dict:
+    """OpenAPI responses {status: description} answered as RFC 9457 problem+json, as HotError does."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "code": {"type": "string"},
+        },
+        "required": ["status", "code"],
+    }
+    return {
+        status: {"description": text, "content": {"application/problem+json": {"schema": schema}}}
+        for status, text in described.items()
+    }
 
 
 def discover_routes(app_modules: list[str] | None = None) -> list[HotRoute]:

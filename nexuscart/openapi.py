@@ -48,3 +48,19 @@ class AutoSchema(openapi.AutoSchema):
         if outer and "<locals>" not in outer and not name.startswith(outer):
             return outer.replace(".", "") + name
         return name
+
+
+def add_hot_routes(result: dict, generator, request, public) -> dict:
+    """drf-spectacular postprocessing hook: the thin ASGI layer's routes (nexuscart.hotpath), which
+    Django's URLconf never sees, documented from the `openapi` each HotRoute declares."""
+    from nexuscart.hotpath import discover_routes
+
+    paths = result.setdefault("paths", {})
+    for route in discover_routes():
+        if route.openapi is None:
+            continue
+        operation = dict(route.openapi)
+        path = operation.pop("path")
+        paths.setdefault(path, {})[route.method.lower()] = {"tags": ["v1"], **operation}
+    result["paths"] = dict(sorted(paths.items()))
+    return result

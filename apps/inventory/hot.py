@@ -18,7 +18,7 @@ from django.db import close_old_connections
 from apps.inventory import cache
 from apps.inventory.selectors import availability_get
 from nexuscart import redis as nc_redis
-from nexuscart.hotpath import HotError, HotRequest, HotResponse, HotRoute, ok
+from nexuscart.hotpath import HotError, HotRequest, HotResponse, HotRoute, ok, problem_responses
 
 _UNKNOWN = -1
 # SKU -> available; one event loop per process touches it (no lock needed).
@@ -58,4 +58,34 @@ async def inventory_read(request: HotRequest) -> HotResponse:
     return ok({"sku": sku, "available": max(0, available)}, headers={"cache-control": "max-age=1"})
 
 
-ROUTES = [HotRoute("GET", r"^/api/v1/inventory/(?P<sku>[A-Za-z0-9._\-]{1,64})$", inventory_read)]
+_INVENTORY_DOC = {
+    "path": "/api/v1/inventory/{sku}",
+    "operationId": "inventory_retrieve",
+    "summary": "Units available to sell for one SKU (all warehouses), from a cache at most ~1 s old",
+    "parameters": [
+        {
+            "in": "path",
+            "name": "sku",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^[A-Za-z0-9._\\-]{1,64}$"},
+        }
+    ],
+    "security": [{}],
+    "responses": {
+        "200": {
+            "description": "The SKU and its available units.",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"sku": {"type": "string"}, "available": {"type": "integer", "minimum": 0}},
+                        "required": ["sku", "available"],
+                    }
+                }
+            },
+        },
+        **problem_responses({"404": "not_found (no such SKU in inventory)"}),
+    },
+}
+
+ROUTES = [HotRoute("GET", r"^/api/v1/inventory/(?P<sku>[A-Za-z0-9._\-]{1,64})$", inventory_read, _INVENTORY_DOC)]

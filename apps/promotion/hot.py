@@ -23,7 +23,7 @@ from django.conf import settings
 from apps.promotion import flashsale, live
 from nexuscart import snowflake
 from nexuscart.active_users import ensure_active
-from nexuscart.hotpath import HotError, HotRequest, HotResponse, HotRoute, authenticate, ok
+from nexuscart.hotpath import HotError, HotRequest, HotResponse, HotRoute, authenticate, ok, problem_responses
 from nexuscart.ratelimit import TokenBucket
 
 TOKENS_PER_IP = TokenBucket("fs-token-ip", settings.FLASH_SALE_TOKEN_IP_RATE, settings.FLASH_SALE_TOKEN_IP_BURST)
@@ -140,8 +140,127 @@ async def reservation_status(request: HotRequest) -> HotResponse:
     return ok(body)
 
 
+_CAMPAIGN = {"in": "path", "name": "campaign_id", "required": True, "schema": {"type": "integer", "minimum": 1}}
+_SHOPPER = [{"jwtAuth": []}]
+_AUTH_PROBLEMS = {"401": "No valid access token.", "403": "The account is disabled."}
+_TOKEN_DOC = {
+    "path": "/api/v1/flash-sales/{campaign_id}/token",
+    "operationId": "flash_sale_token_create",
+    "summary": "A short-lived, single-use purchase token (only while the sale is live)",
+    "parameters": [_CAMPAIGN],
+    "security": _SHOPPER,
+    "responses": {
+        "201": {
+            "description": "The token and when it expires.",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "token": {"type": "string"},
+                            "expires_at": {"type": "string", "format": "date-time"},
+                        },
+                        "required": ["token", "expires_at"],
+                    }
+                }
+            },
+        },
+        **problem_responses({**_AUTH_PROBLEMS, "409": "not_live", "429": "throttled (Retry-After)"}),
+    },
+}
+_PURCHASE_DOC = {
+    "path": "/api/v1/flash-sales/{campaign_id}/purchase",
+    "operationId": "flash_sale_purchase_create",
+    "summary": "Buy with a purchase token: one atomic Redis script; the order follows from the worker",
+    "parameters": [_CAMPAIGN],
+    "security": _SHOPPER,
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "token": {"type": "string", "minLength": 1, "maxLength": 200},
+                        "quantity": {"type": "integer", "minimum": 1, "maximum": 100, "default": 1},
+                    },
+                    "required": ["token"],
+                }
+            }
+        },
+    },
+    "responses": {
+        "202": {
+            "description": "Reserved; poll the reservation for its order.",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "reservation_id": {"type": "string"},
+                            "status": {"type": "string", "enum": ["reserved"]},
+                        },
+                        "required": ["reservation_id", "status"],
+                    }
+                }
+            },
+        },
+        **problem_responses(
+            {
+                "400": "validation_error",
+                "401": "No valid access token.",
+                "403": "token_invalid, token_used, token_foreign or token_expired",
+                "409": "sold_out or not_live",
+                "422": "limit_exceeded",
+                "429": "throttled (Retry-After)",
+            }
+        ),
+    },
+}
+_RESERVATION_DOC = {
+    "path": "/api/v1/flash-sales/reservations/{reservation_id}",
+    "operationId": "flash_sale_reservation_retrieve",
+    "summary": "A reservation's status: reserved, ordered (with its order id) or cancelled (with a reason)",
+    "parameters": [
+        {
+            "in": "path",
+            "name": "reservation_id",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^[0-9]{1,20}$"},
+        }
+    ],
+    "security": _SHOPPER,
+    "responses": {
+        "200": {
+            "description": "The shopper's own reservation.",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "reservation_id": {"type": "string"},
+                            "campaign_id": {"type": "integer"},
+                            "status": {"type": "string", "enum": ["reserved", "ordered", "cancelled"]},
+                            "quantity": {"type": "integer"},
+                            "order_id": {"type": "string", "nullable": True},
+                            "reason": {"type": "string"},
+                        },
+                        "required": ["reservation_id", "campaign_id", "status", "quantity", "order_id"],
+                    }
+                }
+            },
+        },
+        **problem_responses({**_AUTH_PROBLEMS, "404": "not_found (no such reservation of this shopper)"}),
+    },
+}
+
 ROUTES = [
-    HotRoute("POST", r"^/api/v1/flash-sales/(?P<campaign_id>[0-9]{1,18})/token$", issue_token),
-    HotRoute("POST", r"^/api/v1/flash-sales/(?P<campaign_id>[0-9]{1,18})/purchase$", purchase),
-    HotRoute("GET", r"^/api/v1/flash-sales/reservations/(?P<reservation_id>[0-9]{1,20})$", reservation_status),
+    HotRoute("POST", r"^/api/v1/flash-sales/(?P<campaign_id>[0-9]{1,18})/token$", issue_token, _TOKEN_DOC),
+    HotRoute("POST", r"^/api/v1/flash-sales/(?P<campaign_id>[0-9]{1,18})/purchase$", purchase, _PURCHASE_DOC),
+    HotRoute(
+        "GET",
+        r"^/api/v1/flash-sales/reservations/(?P<reservation_id>[0-9]{1,20})$",
+        reservation_status,
+        _RESERVATION_DOC,
+    ),
 ]

@@ -192,6 +192,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The thin ASGI layer's routes are not in Django's URLconf: each HotRoute carries its operation.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "nexuscart.openapi.add_hot_routes",
+    ],
 }
 
 # --- Events: outbox -> Kafka, inbox consumers ------------------------------------------------
