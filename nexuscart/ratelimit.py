@@ -217,7 +217,7 @@ class ApiRateLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        spec = getattr(settings, "API_RATE_LIMIT", "")
+        spec = settings.API_RATE_LIMIT
         if not spec or not request.path.startswith("/api/"):
             return self.get_response(request)
         try:
@@ -263,7 +263,7 @@ def _hot_identity(authorization: str, address: str) -> str:
 
 def hot_api_limit_applies(path: str, status: int) -> bool:
     return bool(
-        getattr(settings, "API_RATE_LIMIT", "")
+        settings.API_RATE_LIMIT
         and path.startswith("/api/")
         and not HOT_OWN_LIMITS.match(path)
         and status != HOT_DECLINED
