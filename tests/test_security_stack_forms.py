@@ -1,4 +1,4 @@
-"""Issue 13 #4 (TOTP for the admin) and #9 (checkout nonce) through the real serving stack.
+"""Issue 13 #4 (TOTP for the admin) and #9 (checkout nonce, PayPal verification limit) through the real stack.
 
 Sessions, CSRF cookies and redirects pass through nginx and gunicorn here, the layer Django's test
 client skips (tests/stack.py). The unit-level cases are in apps/user/tests/test_admin_mfa.py and
@@ -8,6 +8,7 @@ tests/test_checkout_nonce.py.
 from __future__ import annotations
 
 import re
+import uuid
 from urllib.parse import urlsplit
 
 import pytest
@@ -23,7 +24,9 @@ from allauth.mfa.totp.internal.auth import (
 from apps.order import selectors as order_selectors
 from apps.order import services as order_services
 from apps.order.tests.factories import address_for, sku_for_sale
+from apps.payment.tests.paypal_double import PayPalDouble
 from tests.factories import PASSWORD, UserFactory
+from tests.test_security_stack import client_at
 
 pytestmark = [pytest.mark.slow]
 
@@ -98,3 +101,44 @@ def test_a_checkout_form_sent_twice_through_the_edge_places_one_order(real_stack
     assert len(orders) == 1
     assert first.status_code == second.status_code == 302
     assert _path(first) == _path(second) == f"/orders/{orders[0].id}/?placed=1"
+
+
+def test_paypal_webhook_verification_is_limited_per_sender_through_the_edge(real_stack, redis_client):
+    paypal = PayPalDouble().start()
+    try:
+        stack = real_stack(
+            PAYPAL_API_BASE=paypal.url,
+            PAYPAL_CLIENT_ID=paypal.client_id,
+            PAYPAL_CLIENT_SECRET=paypal.client_secret,
+            PAYPAL_WEBHOOK_ID=paypal.webhook_id,
+            PAYPAL_WEBHOOK_VERIFY_RATE_PER_SOURCE="1/m burst 3",
+            PAYPAL_WEBHOOK_VERIFY_RATE="100/s",
+        )
+
+        def deliver(http: requests.Session, forged: str) -> requests.Response:
+            body, headers = paypal.deliver(
+                {
+                    "id": f"WH-{uuid.uuid4().hex[:17].upper()}",
+                    "event_type": "CHECKOUT.ORDER.COMPLETED",
+                    "resource_type": "checkout-order",
+                    "resource": {"id": "NOT-OURS", "status": "COMPLETED"},
+                }
+            )
+            # What a sender writes in X-Forwarded-For does not buy it a fresh bucket.
+            return http.post(
+                f"{stack.url}/api/v1/webhooks/paypal",
+                data=body,
+                headers={**headers, "X-Forwarded-For": forged},
+                timeout=15,
+            )
+
+        sender = client_at("127.0.0.21")
+        answers = [deliver(sender, forged=f"198.51.100.{n}") for n in range(5)]
+        assert [a.status_code for a in answers] == [200, 200, 200, 429, 429]
+        assert answers[3].headers["Content-Type"] == "application/problem+json"
+        assert answers[3].json()["code"] == "webhook_throttled"
+        assert int(answers[3].headers["Retry-After"]) >= 1
+        assert paypal.calls["POST /v1/notifications/verify-webhook-signature"] == 3
+        assert deliver(client_at("127.0.0.22"), forged="198.51.100.1").status_code == 200  # another sender
+    finally:
+        paypal.stop()
