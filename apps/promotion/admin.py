@@ -6,7 +6,14 @@ from django import forms
 from django.contrib import admin, messages
 
 from apps.promotion import services
-from apps.promotion.models import Coupon, CouponRedemption, DiscountCampaign, FlashSaleCampaign, FlashSaleRelease
+from apps.promotion.models import (
+    Coupon,
+    CouponRedemption,
+    DiscountCampaign,
+    DiscountKind,
+    FlashSaleCampaign,
+    FlashSaleRelease,
+)
 from nexuscart.display import money
 from nexuscart.errors import ApplicationError
 
@@ -160,8 +167,8 @@ class CouponAdmin(admin.ModelAdmin):
     list_display = (
         "code",
         "kind",
-        "value",
-        "min_spend",
+        "value_display",
+        "min_spend_display",
         "used_count",
         "max_uses",
         "max_uses_per_user",
@@ -172,6 +179,15 @@ class CouponAdmin(admin.ModelAdmin):
     list_filter = ("kind", "is_active")
     search_fields = ("code",)
     readonly_fields = ("used_count",)
+
+    @admin.display(description="value", ordering="value")
+    def value_display(self, obj: Coupon) -> str:
+        # Amount coupons keep cents; percent coupons keep a percentage.
+        return money(obj.value) if obj.kind == DiscountKind.AMOUNT else f"{obj.value}%"
+
+    @admin.display(description="min spend", ordering="min_spend")
+    def min_spend_display(self, obj: Coupon) -> str:
+        return money(obj.min_spend)
 
 
 @admin.register(CouponRedemption)
