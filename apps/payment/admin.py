@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from apps.payment import services
 from apps.payment.models import Payment, PaymentFlag, ProviderEvent, Refund
+from apps.user import selectors as user_selectors
 from nexuscart.display import money
 from nexuscart.errors import ApplicationError
 
@@ -30,6 +31,12 @@ class ReadOnlyRows:
 
 def _order_link(order_id: int):
     return format_html('<a href="{}">{}</a>', reverse("admin:order_order_change", args=[order_id]), order_id)
+
+
+def _customer_link(obj) -> str:
+    # The e-mail comes annotated with the rows (user_email_subquery): one query per page, as the order admin.
+    label = getattr(obj, "customer_email", None) or f"user {obj.user_id}"
+    return format_html('<a href="{}">{}</a>', reverse("admin:user_user_change", args=[obj.user_id]), label)
 
 
 class RefundInline(ReadOnlyRows, admin.TabularInline):
@@ -57,6 +64,7 @@ class PaymentAdmin(ReadOnlyRows, admin.ModelAdmin):
     list_display = (
         "id",
         "order",
+        "customer",
         "provider",
         "status",
         "amount_display",
@@ -77,6 +85,13 @@ class PaymentAdmin(ReadOnlyRows, admin.ModelAdmin):
     @admin.display(description="order", ordering="order_id")
     def order(self, payment: Payment):
         return _order_link(payment.order_id)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(customer_email=user_selectors.user_email_subquery())
+
+    @admin.display(description="customer", ordering="user_id")
+    def customer(self, payment: Payment):
+        return _customer_link(payment)
 
     @admin.display(description="amount", ordering="amount")
     def amount_display(self, payment: Payment) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
 
 from apps.promotion import services
 from apps.promotion.models import (
@@ -14,6 +16,7 @@ from apps.promotion.models import (
     FlashSaleCampaign,
     FlashSaleRelease,
 )
+from apps.user import selectors as user_selectors
 from nexuscart.display import money
 from nexuscart.errors import ApplicationError
 
@@ -192,8 +195,22 @@ class CouponAdmin(admin.ModelAdmin):
 
 @admin.register(CouponRedemption)
 class CouponRedemptionAdmin(admin.ModelAdmin):
-    list_display = ("coupon", "order_id", "user_id", "subtotal", "status", "redeemed_at", "released_at")
+    list_display = ("coupon", "order_id", "customer", "subtotal_display", "status", "redeemed_at", "released_at")
     list_filter = ("status",)
+    list_select_related = ("coupon",)
+
+    def get_queryset(self, request):
+        # The e-mail comes with the rows (one query per page, not one per row), as the order admin.
+        return super().get_queryset(request).annotate(customer_email=user_selectors.user_email_subquery())
+
+    @admin.display(description="customer", ordering="user_id")
+    def customer(self, obj: CouponRedemption):
+        label = getattr(obj, "customer_email", None) or f"user {obj.user_id}"
+        return format_html('<a href="{}">{}</a>', reverse("admin:user_user_change", args=[obj.user_id]), label)
+
+    @admin.display(description="subtotal", ordering="subtotal")
+    def subtotal_display(self, obj: CouponRedemption) -> str:
+        return money(obj.subtotal)
 
     def has_add_permission(self, request):
         return False
