@@ -23,4 +23,5 @@ def test_payment_list_shows_the_customer_email_and_coupon_list_dollars(client):
     assert f"/admin/user/user/{user.id}/change/" in html
 
     html = client.get("/admin/promotion/coupon/").content.decode()
-    assert "$12.50" in html and "$50.00" in html
+    assert "$12.50" in html
+    assert "$50.00" in html
