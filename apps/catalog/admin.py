@@ -14,6 +14,7 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.html import format_html, format_html_join
 from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
 
@@ -110,9 +111,30 @@ class ProductAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     inlines = [VariantInline]
     actions = ["activate", "deactivate", "change_category"]
-    readonly_fields = ("created_at", "updated_at")
+    readonly_fields = ("images_preview", "attributes_table", "created_at", "updated_at")
     list_per_page = 50
     show_full_result_count = False
+
+    @admin.display(description="images (preview)")
+    def images_preview(self, obj: Product) -> str:
+        # The JSON field stays editable; this shows what it holds.
+        images = [i for i in (obj.images or []) if isinstance(i, dict) and i.get("url")]
+        if not images:
+            return "—"
+        return format_html_join(
+            " ",
+            '<a href="{0}" target="_blank" rel="noopener"><img src="{0}" alt="{1}" style="max-height:80px"></a>',
+            ((i["url"], i.get("alt", "")) for i in images),
+        )
+
+    @admin.display(description="attributes (table)")
+    def attributes_table(self, obj: Product) -> str:
+        attrs = obj.attributes if isinstance(obj.attributes, dict) else {}
+        if not attrs:
+            return "—"
+        pairs = sorted((str(k), str(v)) for k, v in attrs.items())
+        rows = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", pairs)
+        return format_html("<table>{}</table>", rows)
 
     def save_formset(self, request, form, formset, change):
         old_prices = {
