@@ -58,7 +58,10 @@ def test_the_api_answers_every_generated_request_without_a_server_error(real_sta
         "--max-examples", "30",
         "--max-time", str(BUDGET_SECONDS),
         "--seed", "13",
-        "--workers", "2",
+        # One worker: with two threads, Hypothesis's lambda descriptions (ast.parse) race into
+        # CPython 3.11's "AST constructor recursion depth mismatch" SystemError, an internal
+        # error of the fuzzer that fails the run although no request failed.
+        "--workers", "1",
         "--request-timeout", "20",
         "--suppress-health-check", "all",
         "--header", f"Authorization: Bearer {access_token(staff)}",
