@@ -10,6 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
+# ISO 4217 currencies without a minor unit: their integer amount is already the whole price.
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    {"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV"}
+)
 
 SkuNamer = Callable[[list[str]], dict[str, str]]
 SkuSearcher = Callable[[str], list[str]]
@@ -18,18 +22,21 @@ _searchers: list[SkuSearcher] = []
 
 
 def money(minor: int | None, currency: str | None = "USD", *, none: str = "—") -> str:
-    """Integer minor units as a price: 123456 -> "$1,234.56"; None -> `none` ("—").
+    """Integer minor units as a price: 123456 -> "$1,234.56"; 500 JPY -> "500 JPY"; None -> `none`.
 
     The one money formatter: staff screens use it directly, the storefront's template filters
-    (`money`, `fs_money`) call it with none="".
+    (`money`, `fs_money`, and the pay page through `money`) call it with none="".
     """
     if minor is None:
         return none
     sign = "-" if minor < 0 else ""
-    major, cents = divmod(abs(int(minor)), 100)
     code = (currency or "USD").upper()
     symbol = _SYMBOLS.get(code)
-    amount = f"{major:,}.{cents:02d}"
+    if code in ZERO_DECIMAL_CURRENCIES:
+        amount = f"{abs(int(minor)):,}"
+    else:
+        major, cents = divmod(abs(int(minor)), 100)
+        amount = f"{major:,}.{cents:02d}"
     return f"{sign}{symbol}{amount}" if symbol else f"{sign}{amount} {code}"
 
 

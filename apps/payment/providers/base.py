@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from nexuscart.display import ZERO_DECIMAL_CURRENCIES
+
 # Normalized payment states (Payment.Status uses the same strings).
 PENDING, SUCCEEDED, FAILED, CANCELED = "pending", "succeeded", "failed", "canceled"
 REFUND_PENDING, REFUND_SUCCEEDED, REFUND_FAILED = "pending", "succeeded", "failed"
@@ -127,7 +129,8 @@ class PaymentProvider(abc.ABC):
 
 
 # Currencies whose minor unit is not 1/100 (ISO 4217); PayPal wants decimal strings.
-_ZERO_DECIMAL = frozenset({"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV"})
+# One list of zero-decimal currencies for the providers' wire amounts and the display formatter.
+_ZERO_DECIMAL = ZERO_DECIMAL_CURRENCIES
 
 
 def to_decimal_string(amount: int, currency: str) -> str:

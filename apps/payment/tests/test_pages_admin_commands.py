@@ -110,3 +110,13 @@ def test_beat_tasks_run():
     assert tasks.cancel_requested_payments() == 0
     assert tasks.poll_late_payments() == {"polled": 0, "settled": 0, "unavailable": 0}
     assert tasks.reconcile_payments() == []
+
+
+def test_pay_page_prices_use_the_shared_money_formatter(client):
+    """Same "$1,234.56" as the cart and order pages (it was "$1234.56" from the pay page's own filter)."""
+    user = UserFactory()
+    order = awaiting_payment_order(user_id=user.id, total=123456)
+    client.force_login(user)
+    html = client.get(f"/orders/{order.id}/pay/").content.decode()
+    assert '<th id="order-total">$1,234.56</th>' in html
+    assert "Pay $1,234.56 with a test card" in html
