@@ -133,6 +133,24 @@ class OrderTransition(models.Model):
         return f"{self.from_status or '-'} -> {self.to_status}"
 
 
+class OrderId(models.Model):
+    """order id -> user_id for every order: the global unique index on order id (migration 0004).
+
+    Filled by a trigger on order_order, never written by code. Also says which partition
+    (user_id) holds an order when only its id is known.
+    """
+
+    id = models.BigIntegerField(primary_key=True)
+    user_id = models.BigIntegerField()
+
+    class Meta:
+        managed = False
+        db_table = "order_orderid"
+
+    def __str__(self) -> str:
+        return f"order id {self.id}"
+
+
 class FlashSaleOrder(models.Model):
     """reservation id -> order: keeps reservation ids unique across all partitions (a plain table)."""
 

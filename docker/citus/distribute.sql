@@ -37,6 +37,15 @@ SELECT create_reference_table('catalog_attribute');
 SELECT create_distributed_table('order_order', 'user_id');
 SELECT create_distributed_table('order_orderline', 'user_id', colocate_with => 'order_order');
 SELECT create_distributed_table('order_ordertransition', 'user_id', colocate_with => 'order_order');
+-- Order id registry (migration order 0004): a trigger on order_order writes order_orderid
+-- (id primary key). A trigger on a distributed table runs on the worker holding each shard and
+-- cannot write a table on other nodes, so it goes; the registry is distributed by its own key.
+-- From here on uniqueness of order ids across users rests on the fenced snowflake lease
+-- (nexuscart/snowflake.py) unless writers insert into order_orderid themselves (README, "Order ids").
+DROP TRIGGER IF EXISTS order_order_id_unique ON order_order;
+DROP TRIGGER IF EXISTS order_order_id_forget ON order_order;
+DROP TRIGGER IF EXISTS order_order_id_frozen ON order_order;
+SELECT create_distributed_table('order_orderid', 'id');
 -- ... and any other order_* table keyed by user_id (cart, idempotency of checkouts, ...), each with
 --     colocate_with => 'order_order'.
 
