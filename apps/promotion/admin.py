@@ -141,10 +141,24 @@ class FlashSaleCampaignAdmin(admin.ModelAdmin):
                 self.message_user(request, f"#{campaign.pk}: {exc.detail}", messages.ERROR)
 
 
+def _customer_link(obj) -> str:
+    """The customer's e-mail (annotated as customer_email), linked to the user's admin page."""
+    label = getattr(obj, "customer_email", None) or f"user {obj.user_id}"
+    return format_html('<a href="{}">{}</a>', reverse("admin:user_user_change", args=[obj.user_id]), label)
+
+
 @admin.register(FlashSaleRelease)
 class FlashSaleReleaseAdmin(admin.ModelAdmin):
-    list_display = ("reservation_id", "campaign_id", "order_id", "user_id", "quantity", "released_at")
+    list_display = ("reservation_id", "campaign_id", "order_id", "customer", "quantity", "released_at")
     list_filter = ("campaign_id",)
+
+    def get_queryset(self, request):
+        # The e-mail comes with the rows from the user context's selector: one query per page.
+        return super().get_queryset(request).annotate(customer_email=user_selectors.user_email_subquery())
+
+    @admin.display(description="customer", ordering="user_id")
+    def customer(self, obj: FlashSaleRelease):
+        return _customer_link(obj)
 
     def has_add_permission(self, request):
         return False
@@ -205,8 +219,7 @@ class CouponRedemptionAdmin(admin.ModelAdmin):
 
     @admin.display(description="customer", ordering="user_id")
     def customer(self, obj: CouponRedemption):
-        label = getattr(obj, "customer_email", None) or f"user {obj.user_id}"
-        return format_html('<a href="{}">{}</a>', reverse("admin:user_user_change", args=[obj.user_id]), label)
+        return _customer_link(obj)
 
     @admin.display(description="subtotal", ordering="subtotal")
     def subtotal_display(self, obj: CouponRedemption) -> str:

@@ -1,10 +1,13 @@
-"""The coupon admin list shows money in dollars, not minor units (#12)."""
+"""Promotion admin lists: coupons in dollars, not minor units; releases name the customer (#12)."""
 
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from apps.promotion.tests.factories import CouponFactory
+from apps.promotion.models import FlashSaleRelease
+from apps.promotion.tests.factories import CouponFactory, make_users
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -17,3 +20,31 @@ def test_coupon_list_shows_dollars(client):
     html = client.get("/admin/promotion/coupon/").content.decode()
     assert "$12.50" in html
     assert "$50.00" in html
+
+
+def _release_queries(client, users) -> tuple[int, str]:
+    FlashSaleRelease.objects.all().delete()
+    FlashSaleRelease.objects.bulk_create(
+        [
+            FlashSaleRelease(campaign_id=77, reservation_id=f"rel-{u.id}", order_id=None, user_id=u.id, quantity=1)
+            for u in users
+        ]
+    )
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/admin/promotion/flashsalerelease/")
+    assert response.status_code == 200
+    return len(queries), response.content.decode()
+
+
+def test_flash_sale_release_list_shows_the_customer_email_in_one_query(client):
+    """The list named a bare user id; it shows the e-mail (user selector subquery), linked, without N+1."""
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    users = make_users(30)
+
+    one, html = _release_queries(client, users[:1])
+    assert users[0].email in html
+    assert f'href="/admin/user/user/{users[0].id}/change/"' in html
+
+    thirty, html = _release_queries(client, users)
+    assert all(u.email in html for u in users)
+    assert thirty == one
