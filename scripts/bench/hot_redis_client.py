@@ -20,6 +20,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+# nexuscart.ratelimit reads the JWT keys (simplejwt imports Django's auth models): settings first.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+
+import django  # noqa: E402
+
+django.setup()
 
 import hiredis  # noqa: E402, F401  (redis-py uses its parser when importable; fail loudly if not)
 import redis  # noqa: E402
