@@ -6,7 +6,7 @@ import uuid
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -87,7 +87,13 @@ class PaymentAdmin(ReadOnlyRows, admin.ModelAdmin):
         return _order_link(payment.order_id)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(customer_email=user_selectors.user_email_subquery())
+        # The e-mail and the open-flag bit come with the rows: a page of payments is one query.
+        open_flags = PaymentFlag.objects.filter(payment=OuterRef("pk"), resolved=False)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(customer_email=user_selectors.user_email_subquery(), has_open_flag=Exists(open_flags))
+        )
 
     @admin.display(description="customer", ordering="user_id")
     def customer(self, payment: Payment):
@@ -149,9 +155,9 @@ class PaymentAdmin(ReadOnlyRows, admin.ModelAdmin):
         )
         return back
 
-    @admin.display(boolean=True, description="open flag")
+    @admin.display(boolean=True, description="open flag", ordering="has_open_flag")
     def flagged(self, payment: Payment) -> bool:
-        return payment.flags.filter(resolved=False).exists()
+        return payment.has_open_flag
 
     def has_refund_permission(self, request: HttpRequest) -> bool:
         # The finance role's permission (apps/user/migrations/0003_staff_roles.py), as the staff API.
