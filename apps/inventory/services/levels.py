@@ -3,7 +3,7 @@ events, low-stock flags and the hot-path Redis copy refreshed after commit."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -12,7 +12,8 @@ from apps.inventory import cache
 from apps.inventory.events import LowStock, StockLevelChanged
 from apps.inventory.models import LedgerEntry, ReservationLine, SkuPolicy, Stock
 from apps.inventory.selectors import availability_versioned_get_many, stock_skus_list
-from nexuscart.outbox import publish
+from nexuscart.events import DomainEvent
+from nexuscart.outbox import publish, publish_many
 
 
 def ledger_entry(
@@ -93,12 +94,18 @@ def stock_changed(
     kind: str,
     reference: str = "",
     known: tuple[dict[str, tuple[int, int]], dict[str, int]] | None = None,
+    exact: Collection[str] = (),
+    also_publish: Sequence[DomainEvent] = (),
 ) -> None:
     """Events, low-stock alerts and (after commit) the hot-path cache for every touched SKU.
 
     `known`: ({sku: (on_hand, reserved)}, {sku: threshold crossed}) for SKUs whose level and
     low-stock flip the caller's own statement already computed (the checkout's reservation does,
-    saving this round trip); the other SKUs are read here.
+    saving this round trip); the other SKUs are read here. `exact`: those of them whose figure is
+    the committed one for sure (their only active stock row, updated and locked by the caller):
+    the hot-path copy is written from it after commit instead of being re-read. `also_publish`:
+    the caller's own events, written to the outbox in the same statement as these (checkout's
+    OrderCreated), ahead of them.
     """
     touched = sorted(set(skus))
     if not touched:
@@ -107,17 +114,29 @@ def stock_changed(
     rest = [sku for sku in touched if sku not in known_levels]
     levels, crossed = _levels_and_flips(rest) if rest else ({}, {})
     levels, crossed = {**known_levels, **levels}, {**known_crossed, **crossed}
+    events: list[DomainEvent] = list(also_publish)
+    available_of: dict[str, int] = {}
     for sku in (s for s in touched if s in levels):
         on_hand, reserved = levels[sku]
-        available = on_hand - reserved
-        publish(
+        available_of[sku] = available = on_hand - reserved
+        events.append(
             StockLevelChanged(
                 sku=sku, available=available, on_hand=on_hand, reserved=reserved, kind=kind, reference=reference
             )
         )
         if sku in crossed:
-            publish(LowStock(sku=sku, available=available, threshold=crossed[sku]))
-    transaction.on_commit(lambda: availability_cache_refresh(skus=touched))
+            events.append(LowStock(sku=sku, available=available, threshold=crossed[sku]))
+    # One statement for all of them (publish() is the cheaper plan for a single event).
+    published = publish_many(events) if len(events) > 1 else [publish(e) for e in events]
+    # The cache version is the SKU's last outbox sequence at commit, as the re-read would find it:
+    # our rows hold that sequence locked until then, so nobody can publish in between.
+    version = {p.aggregate_id: p.sequence for p in published if p.aggregate_type == StockLevelChanged.aggregate_type}
+    direct = {sku: (available_of[sku], version[sku]) for sku in exact if sku in available_of and sku in version}
+    reread = [sku for sku in touched if sku not in direct]
+    if direct:
+        transaction.on_commit(lambda: cache.store(direct))
+    if reread:
+        transaction.on_commit(lambda: availability_cache_refresh(skus=reread))
 
 
 def availability_cache_refresh(*, skus: Iterable[str] | None = None) -> int:

@@ -12,6 +12,7 @@ or a retried event never release or confirm twice.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,6 +24,7 @@ from django.utils import timezone
 from apps.inventory.models import LedgerEntry, Reservation, ReservationLine, Stock
 from apps.inventory.services.levels import ledger_entry, stock_changed
 from nexuscart.errors import Conflict, Unprocessable
+from nexuscart.events import DomainEvent
 
 ALLOCATION_RULE = "one warehouse that can fill the line, else split; priority, then most available"
 
@@ -190,7 +192,8 @@ ledger AS (
 -- Each reserved SKU's summed level (the row just updated as it now is, plus its other active
 -- warehouses) and its low-stock flag flipped when it crosses the threshold, as stock_changed does.
 level AS (
-    SELECT t.sku, t.on_hand + COALESCE(o.on_hand, 0) AS on_hand, t.reserved + COALESCE(o.reserved, 0) AS reserved
+    SELECT t.sku, t.on_hand + COALESCE(o.on_hand, 0) AS on_hand, t.reserved + COALESCE(o.reserved, 0) AS reserved,
+        o.on_hand IS NULL AS only_row
     FROM taken t LEFT JOIN LATERAL (
         SELECT SUM(s.on_hand) AS on_hand, SUM(s.reserved) AS reserved
         FROM inventory_stock s JOIN inventory_warehouse w ON w.id = s.warehouse_id AND w.active
@@ -203,23 +206,37 @@ flip AS (
     WHERE p.sku = l.sku AND p.low_stock_alerted <> (p.low_stock_threshold >= l.on_hand - l.reserved)
     RETURNING p.sku, p.low_stock_alerted, p.low_stock_threshold
 )
-SELECT res.id, t.stock_id, t.sku, t.code, t.n, l.on_hand, l.reserved, f.low_stock_alerted, f.low_stock_threshold
+SELECT res.id, t.stock_id, t.sku, t.code, t.n, l.on_hand, l.reserved, f.low_stock_alerted, f.low_stock_threshold,
+    l.only_row
 FROM res LEFT JOIN taken t ON true LEFT JOIN level l ON l.sku = t.sku LEFT JOIN flip f ON f.sku = t.sku
 """
 
 
 @transaction.atomic(savepoint=False)  # an error fails the caller's whole transaction anyway
 def stock_reserve(
-    *, reference: str, lines: dict[str, int], actor: str, ttl: timedelta | None = None, reason: str = "checkout"
+    *,
+    reference: str,
+    lines: dict[str, int],
+    actor: str,
+    ttl: timedelta | None = None,
+    reason: str = "checkout",
+    also_publish: Sequence[DomainEvent] = (),
+    run_first: str = "",
 ) -> ReservationSnapshot:
-    """Try: hold units for `reference` (e.g. "order:<id>") or raise Conflict(insufficient_stock), all or nothing."""
+    """Try: hold units for `reference` (e.g. "order:<id>") or raise Conflict(insufficient_stock), all or nothing.
+
+    `also_publish`: the caller's events, written to the outbox in the same statement as the
+    stock events (checkout's OrderCreated). `run_first`: one statement of the caller's, already
+    bound (`cursor.mogrify`), that returns nothing and does not depend on this one, sent in the
+    same round trip ahead of the reservation (checkout's order rows).
+    """
     if not lines or any(not isinstance(q, int) or isinstance(q, bool) or q <= 0 for q in lines.values()):
         raise Unprocessable("Every reserved quantity must be a positive integer.", code="invalid_quantity")
     ttl = ttl if ttl is not None else timedelta(minutes=settings.INVENTORY_RESERVATION_TTL_MINUTES)
     now = timezone.now()
     skus = sorted(lines)
     with connection.cursor() as cursor:
-        cursor.execute(
+        reserve_sql = cursor.mogrify(
             _RESERVE_ALL_SQL,
             {
                 "skus": skus,
@@ -235,6 +252,10 @@ def stock_reserve(
                 "ledger_reference": reference[:100],
             },
         )
+        # Bound client-side and sent as one text (no parameters): both statements, one round trip.
+        cursor.execute(f"{run_first};\n{reserve_sql}" if run_first else reserve_sql)
+        if run_first:
+            cursor.nextset()  # the caller's statement returns nothing
         rows = cursor.fetchall()
     reservation = Reservation(
         id=rows[0][0], reference=reference, status=Reservation.Status.PENDING, expires_at=now + ttl, actor=actor[:200]
@@ -243,13 +264,22 @@ def stock_reserve(
     taken = {row[2]: (row[1], row[3], row[4]) for row in rows if row[2] is not None}
     levels = {row[2]: (int(row[5]), int(row[6])) for row in rows if row[2] is not None}
     crossed = {row[2]: int(row[8]) for row in rows if row[2] is not None and row[7]}
+    only_row = {row[2] for row in rows if row[2] is not None and row[9]}
     # A fixed SKU order keeps concurrent multi-line checkouts from deadlocking on each other's rows.
     rest = [sku for sku in skus if sku not in taken]
     for sku in rest:
         _reserve_split(
             reservation, sku=sku, quantity=lines[sku], actor=actor, reason=reason, kind=LedgerEntry.Kind.RESERVE
         )
-    stock_changed(lines, kind=LedgerEntry.Kind.RESERVE, reference=reference, known=(levels, crossed))
+    stock_changed(
+        lines,
+        kind=LedgerEntry.Kind.RESERVE,
+        reference=reference,
+        known=(levels, crossed),
+        # A SKU split across warehouses was re-read meanwhile; one held in a single row is exact.
+        exact=only_row - set(rest),
+        also_publish=also_publish,
+    )
     if rest:
         return _snapshot(reservation)
     # Built from what the statement wrote (no re-read): this is the checkout's hot path.

@@ -26,6 +26,7 @@ from apps.order.services.common import (
     OrderLineInput,
     line_name,
     merge_lines,
+    order_created_event,
     publish_created,
     reservation_reference,
     skus_for_sale,
@@ -122,8 +123,9 @@ VALUES (%(user)s, %(id)s, '', %(status)s, %(actor)s, %(reason)s, %(now)s)
 """
 
 
-def checkout_write_order(plan: CheckoutPlan, *, actor: str, now: datetime) -> tuple[Order, list[OrderLine]]:
-    """The order, its lines, its first history row and the coupon's redemption (stock is the caller's)."""
+def checkout_order_build(plan: CheckoutPlan, *, actor: str, now: datetime) -> tuple[Order, list[OrderLine], str]:
+    """The order and its lines as objects, and the one statement that writes them with their
+    first history row, bound client-side (`mogrify`) so it can travel with another statement."""
     order = Order(
         id=next_id(),
         user_id=plan.user_id,
@@ -155,7 +157,7 @@ def checkout_write_order(plan: CheckoutPlan, *, actor: str, now: datetime) -> tu
         for sku, q in sorted(plan.quantities.items())
     ]
     with connection.cursor() as cursor:
-        cursor.execute(
+        sql = cursor.mogrify(
             _ORDER_ROWS_SQL,
             {
                 "user": order.user_id,
@@ -180,17 +182,33 @@ def checkout_write_order(plan: CheckoutPlan, *, actor: str, now: datetime) -> tu
                 "reason": "checkout",
             },
         )
-    order._state.adding = False  # written: later saves (transitions) are UPDATEs
+    order._state.adding = False  # written by `sql`: later saves (transitions) are UPDATEs
+    return order, order_lines, sql
+
+
+def checkout_write_order(plan: CheckoutPlan, *, actor: str, now: datetime) -> tuple[Order, list[OrderLine]]:
+    """The order, its lines, its first history row and the coupon's redemption (stock is the caller's)."""
+    order, order_lines, sql = checkout_order_build(plan, actor=actor, now=now)
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+    _redeem_coupon(plan, order)
+    return order, order_lines
+
+
+def _redeem_coupon(plan: CheckoutPlan, order: Order) -> None:
     if plan.coupon_code:
         promotion_services.coupon_redeem(
             code=plan.coupon_code, user_id=plan.user_id, order_id=order.id, subtotal=plan.subtotal
         )
-    return order, order_lines
 
 
-def checkout_finish(plan: CheckoutPlan, order: Order, order_lines: list[OrderLine], *, actor: str) -> OrderSnapshot:
-    """OrderCreated to the outbox, the cart emptied, and the snapshot built from what was written."""
-    publish_created(order, order_lines)
+def checkout_finish(
+    plan: CheckoutPlan, order: Order, order_lines: list[OrderLine], *, actor: str, published: bool = False
+) -> OrderSnapshot:
+    """OrderCreated to the outbox (unless `published` with the stock events already), the cart
+    emptied, and the snapshot built from what was written."""
+    if not published:
+        publish_created(order, order_lines)
     metrics.inc_on_commit(metrics.ORDERS_CREATED, channel="checkout")
     if plan.from_cart:
         cart_clear(user_id=plan.user_id)
@@ -241,13 +259,23 @@ def order_create(
         shipping_method=shipping_method,
     )
     actor = actor or f"user:{user_id}"
-    order, order_lines = checkout_write_order(plan, actor=actor, now=timezone.now())
-    # Stock last: the hot stock rows stay locked only for the rest of this short transaction.
+    order, order_lines, order_rows_sql = checkout_order_build(plan, actor=actor, now=timezone.now())
+    if plan.coupon_code:
+        # The redemption's caps are conditional UPDATEs that must see the order: rows first.
+        with connection.cursor() as cursor:
+            cursor.execute(order_rows_sql)
+        _redeem_coupon(plan, order)
+        order_rows_sql = ""
+    # Stock last: the hot stock rows stay locked only for the rest of this short transaction. The
+    # order rows travel in the same round trip, ahead of the reservation, and OrderCreated goes to
+    # the outbox in the same statement as the stock events.
     inventory_services.stock_reserve(
         reference=reservation_reference(order.id),
         lines=plan.quantities,
         actor=actor,
         ttl=timedelta(minutes=settings.ORDER_PAYMENT_TIMEOUT_MINUTES) + timedelta(minutes=15),
         reason=f"order {order.id}",
+        also_publish=[order_created_event(order, order_lines)],
+        run_first=order_rows_sql,
     )
-    return checkout_finish(plan, order, order_lines, actor=actor)
+    return checkout_finish(plan, order, order_lines, actor=actor, published=True)

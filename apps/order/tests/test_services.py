@@ -40,10 +40,11 @@ def test_failure_after_the_reservation_leaves_nothing_behind(redis_client, monke
     sku = sku_for_sale(stock=5)
     address_id = address_for(user.id)
 
-    def explode(order, lines):
+    def explode(*args, **kwargs):
         raise RuntimeError("injected failure after reserving stock")
 
-    monkeypatch.setattr(checkout, "publish_created", explode)
+    # After the reservation and the outbox rows (one statement with the stock events).
+    monkeypatch.setattr(checkout, "checkout_finish", explode)
     with pytest.raises(RuntimeError):
         services.order_create(user_id=user.id, lines=[OrderLineInput(sku, 3)], shipping_address_id=address_id)
     assert inventory_selectors.availability_get(sku=sku) == 5
