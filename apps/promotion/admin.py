@@ -141,24 +141,23 @@ class FlashSaleCampaignAdmin(admin.ModelAdmin):
                 self.message_user(request, f"#{campaign.pk}: {exc.detail}", messages.ERROR)
 
 
-def _customer_link(obj) -> str:
-    """The customer's e-mail (annotated as customer_email), linked to the user's admin page."""
-    label = getattr(obj, "customer_email", None) or f"user {obj.user_id}"
-    return format_html('<a href="{}">{}</a>', reverse("admin:user_user_change", args=[obj.user_id]), label)
-
-
-@admin.register(FlashSaleRelease)
-class FlashSaleReleaseAdmin(admin.ModelAdmin):
-    list_display = ("reservation_id", "campaign_id", "order_id", "customer", "quantity", "released_at")
-    list_filter = ("campaign_id",)
+class CustomerColumn:
+    """A "customer" column: the row's user e-mail, linked to the user's admin page. The e-mail comes
+    with the rows through the user context's selector (one query per page, no FK across contexts)."""
 
     def get_queryset(self, request):
-        # The e-mail comes with the rows from the user context's selector: one query per page.
         return super().get_queryset(request).annotate(customer_email=user_selectors.user_email_subquery())
 
     @admin.display(description="customer", ordering="user_id")
-    def customer(self, obj: FlashSaleRelease):
-        return _customer_link(obj)
+    def customer(self, obj):
+        label = getattr(obj, "customer_email", None) or f"user {obj.user_id}"
+        return format_html('<a href="{}">{}</a>', reverse("admin:user_user_change", args=[obj.user_id]), label)
+
+
+@admin.register(FlashSaleRelease)
+class FlashSaleReleaseAdmin(CustomerColumn, admin.ModelAdmin):
+    list_display = ("reservation_id", "campaign_id", "order_id", "customer", "quantity", "released_at")
+    list_filter = ("campaign_id",)
 
     def has_add_permission(self, request):
         return False
@@ -208,18 +207,10 @@ class CouponAdmin(admin.ModelAdmin):
 
 
 @admin.register(CouponRedemption)
-class CouponRedemptionAdmin(admin.ModelAdmin):
+class CouponRedemptionAdmin(CustomerColumn, admin.ModelAdmin):
     list_display = ("coupon", "order_id", "customer", "subtotal_display", "status", "redeemed_at", "released_at")
     list_filter = ("status",)
     list_select_related = ("coupon",)
-
-    def get_queryset(self, request):
-        # The e-mail comes with the rows (one query per page, not one per row), as the order admin.
-        return super().get_queryset(request).annotate(customer_email=user_selectors.user_email_subquery())
-
-    @admin.display(description="customer", ordering="user_id")
-    def customer(self, obj: CouponRedemption):
-        return _customer_link(obj)
 
     @admin.display(description="subtotal", ordering="subtotal")
     def subtotal_display(self, obj: CouponRedemption) -> str:

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from apps.promotion.models import FlashSaleRelease
+from apps.promotion.models import CouponRedemption, FlashSaleRelease
 from apps.promotion.tests.factories import CouponFactory, make_users
 from tests.factories import UserFactory
 
@@ -48,3 +48,16 @@ def test_flash_sale_release_list_shows_the_customer_email_in_one_query(client):
     thirty, html = _release_queries(client, users)
     assert all(u.email in html for u in users)
     assert thirty == one
+
+
+def test_coupon_redemption_list_shows_the_customer_email(client):
+    """The redemption list shares the release list's customer column (CustomerColumn)."""
+    shopper = UserFactory(email="redeemer-12@example.com")
+    coupon = CouponFactory(code="REDEEMED12", kind="amount", value=500, min_spend=0)
+    CouponRedemption.objects.create(coupon=coupon, user_id=shopper.id, order_id=4242, subtotal=9900)
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    html = client.get("/admin/promotion/couponredemption/").content.decode()
+    assert "redeemer-12@example.com" in html
+    assert f'href="/admin/user/user/{shopper.id}/change/"' in html
+    assert "$99.00" in html
