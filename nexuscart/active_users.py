@@ -6,10 +6,15 @@ after its account is deactivated. So the user context keeps a Redis set of deact
 token of a user in it (`ensure_active`). Each process remembers an answer for
 HOT_ACTIVE_CHECK_SECONDS (1 s), so a shopper's burst of purchase calls costs one SISMEMBER, and a
 deactivation takes effect within that second.
+
+The checkout API (nexuscart.jwt_auth) asks the same set synchronously (`is_active_now`) instead of
+reading the user row on every request.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Any
 
 from cachetools import TTLCache
@@ -18,6 +23,10 @@ from django.conf import settings
 from nexuscart import redis as nc_redis
 
 INACTIVE_USERS_KEY = "users:inactive"
+
+logger = logging.getLogger(__name__)
+# cachetools caches are not thread-safe; the sync side runs in threaded WSGI workers.
+_lock = threading.Lock()
 
 _answers: TTLCache[int, bool] | None = None
 
@@ -37,6 +46,24 @@ def mark_active(user_id: int, active: bool, *, client: Any = None) -> None:
         client.srem(INACTIVE_USERS_KEY, user_id)
     else:
         client.sadd(INACTIVE_USERS_KEY, user_id)
+    with _lock:  # this process sees the change at once; others within HOT_ACTIVE_CHECK_SECONDS
+        _cache().pop(user_id, None)
+
+
+def is_active_now(user_id: int) -> bool | None:
+    """Sync `is_active`: False for a deactivated account, None when Redis cannot tell (the caller
+    then asks PostgreSQL)."""
+    with _lock:
+        found = _cache().get(user_id)
+    if found is None:
+        try:
+            found = not nc_redis.client().sismember(INACTIVE_USERS_KEY, user_id)
+        except Exception:  # redis.RedisError, timeouts: the caller falls back to the user row
+            logger.warning("inactive-user set unreadable; reading the user row", exc_info=True)
+            return None
+        with _lock:
+            _cache()[user_id] = found
+    return found
 
 
 async def is_active(user_id: int) -> bool:
@@ -57,4 +84,4 @@ async def ensure_active(user_id: int) -> int:
     return user_id
 
 
-__all__ = ["INACTIVE_USERS_KEY", "ensure_active", "is_active", "mark_active"]
+__all__ = ["INACTIVE_USERS_KEY", "ensure_active", "is_active", "is_active_now", "mark_active"]

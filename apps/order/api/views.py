@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,6 +17,7 @@ from apps.promotion import services as promotion_services
 from nexuscart.bounds import BIGINT_MAX, LIST_MAX
 from nexuscart.errors import ApplicationError, NotFound
 from nexuscart.idempotency import idempotent
+from nexuscart.jwt_auth import ActiveTokenAuthentication
 from nexuscart.permissions import staff_permission
 
 SESSION_CART_KEY = "guest_cart"
@@ -182,6 +184,8 @@ def _create_order(request: Request) -> Response:
 
 
 class OrderListCreateApi(APIView):
+    # No user row read per checkout: the token plus the inactive-user set (nexuscart.jwt_auth).
+    authentication_classes = [ActiveTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
 
     def get(self, request: Request) -> Response:

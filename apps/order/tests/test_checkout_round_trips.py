@@ -24,7 +24,7 @@ from nexuscart.models import AggregateSequence
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # Issue 10's budget is <= 8 round trips. Before the lean-checkout work: 25.
-CHECKOUT_ROUND_TRIPS = 10
+CHECKOUT_ROUND_TRIPS = 9
 
 
 def _checkout(client, user, body, key):
