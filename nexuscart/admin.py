@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.db.models import Min
 from django.utils import timezone
 
-from nexuscart.models import DeadLetter, IdempotencyRecord, OutboxEvent
+from nexuscart.models import DeadLetter, IdempotencyRecord, OutboxEvent, OutboxPending
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -19,6 +19,22 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class OutboxStatusFilter(admin.SimpleListFilter):
+    # `status` is derived from the relay's queue (OutboxPending), not a column.
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [(OutboxEvent.Status.PENDING, "pending"), (OutboxEvent.Status.SENT, "sent")]
+
+    def queryset(self, request, queryset):
+        if self.value() == OutboxEvent.Status.PENDING:
+            return queryset.pending()
+        if self.value() == OutboxEvent.Status.SENT:
+            return queryset.sent()
+        return queryset
+
+
 @admin.register(OutboxEvent)
 class OutboxEventAdmin(ReadOnlyAdmin):
     list_display = (
@@ -30,31 +46,37 @@ class OutboxEventAdmin(ReadOnlyAdmin):
         "status",
         "attempts",
         "occurred_at",
-        "sent_at",
     )
-    list_filter = ("status", "event_type", "aggregate_type")
+    list_filter = (OutboxStatusFilter, "event_type", "aggregate_type")
     search_fields = ("aggregate_id", "event_id", "event_type")
     date_hierarchy = "occurred_at"
     actions = ["retry_failed"]
     list_per_page = 50
     show_full_result_count = False  # counting a big outbox on every page load is expensive
 
+    @admin.display(description="status")
+    def status(self, obj: OutboxEvent) -> str:
+        return obj.status
+
     def changelist_view(self, request, extra_context=None):
-        pending = OutboxEvent.objects.filter(status=OutboxEvent.Status.PENDING)
-        oldest = pending.aggregate(oldest=Min("occurred_at"))["oldest"]
+        pending = OutboxPending.objects.all()
+        first = pending.aggregate(first=Min("id"))["first"]
+        oldest = OutboxEvent.objects.filter(id=first).values_list("occurred_at", flat=True).first() if first else None
         lag = (timezone.now() - oldest).total_seconds() if oldest else 0.0
-        failed = OutboxEvent.objects.filter(status=OutboxEvent.Status.FAILED).count()
-        messages.info(request, f"Outbox lag: {pending.count()} pending, oldest {lag:.1f}s old; {failed} failed.")
+        failing = OutboxEvent.objects.pending().filter(attempts__gt=0).count()
+        messages.info(
+            request, f"Outbox lag: {pending.count()} pending, oldest {lag:.1f}s old; {failing} with failed attempts."
+        )
         return super().changelist_view(request, extra_context)
 
     def has_retry_permission(self, request) -> bool:
         return request.user.is_superuser  # no staff role re-publishes events
 
-    @admin.action(description="Send the selected failed events again", permissions=["retry"])
+    @admin.action(description="Send the selected events again now (reset their failed attempts)", permissions=["retry"])
     def retry_failed(self, request, queryset):
-        updated = queryset.filter(status=OutboxEvent.Status.FAILED).update(
-            status=OutboxEvent.Status.PENDING, attempts=0, last_error=""
-        )
+        # Nothing is ever given up on (no FAILED state): a pending row is retried anyway; this
+        # clears its attempt count and error so the admin shows it as fresh.
+        updated = queryset.pending().filter(attempts__gt=0).update(attempts=0, last_error="")
         self.message_user(request, f"{updated} event(s) queued for the relay again.")
 
 

@@ -6,14 +6,40 @@ from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
 
 
+class OutboxEventQuerySet(models.QuerySet):
+    def pending(self) -> "OutboxEventQuerySet":
+        return self.filter(models.Exists(OutboxPending.objects.filter(id=models.OuterRef("id"))))
+
+    def sent(self) -> "OutboxEventQuerySet":
+        return self.exclude(models.Exists(OutboxPending.objects.filter(id=models.OuterRef("id"))))
+
+
+class OutboxEventManager(models.Manager.from_queryset(OutboxEventQuerySet)):
+    """Every row carries `status`, derived from the queue: pending while its OutboxPending row exists.
+
+    It is an annotation, not a column, so `filter(status=...)`, `.status` and the admin keep
+    working while delivery never rewrites a log row (the relay deletes the queue row instead).
+    """
+
+    def get_queryset(self) -> OutboxEventQuerySet:
+        queued = models.Exists(OutboxPending.objects.filter(id=models.OuterRef("id")))
+        status = models.Case(
+            models.When(queued, then=models.Value(OutboxEvent.Status.PENDING.value)),
+            default=models.Value(OutboxEvent.Status.SENT.value),
+            output_field=models.CharField(max_length=10),
+        )
+        return super().get_queryset().annotate(status=status)
+
+
 class OutboxEvent(models.Model):
-    """An event written in the same transaction as the change it describes; the relay ships it."""
+    """The event log: written in the same transaction as the change it describes, never updated
+    on delivery. What is left to send is its OutboxPending row (the relay's queue)."""
 
     class Status(models.TextChoices):
         PENDING = "pending"
         SENT = "sent"
-        # No longer written: a broker error is never final (rows stay pending, in order, and are
-        # retried with backoff). Kept so rows of older versions still read; migration 0003 requeues them.
+        # No longer exists: a broker error is never final (rows stay pending, in order, and are
+        # retried with backoff). Migration 0003 requeued the old FAILED rows.
         FAILED = "failed"
 
     event_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -26,27 +52,18 @@ class OutboxEvent(models.Model):
     payload = models.JSONField()
     trace = models.JSONField(default=dict, blank=True)
     occurred_at = models.DateTimeField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    # Written only when a delivery fails (rare): for the admin and the relay's log line.
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OutboxEventManager()
 
     class Meta:
-        # Every row is written once and updated once (marked sent), both at volume: each index is
-        # paid twice per event, so only these. Replay by aggregate uses the (aggregate, sequence)
-        # unique index; replay --since and retention pruning use a BRIN on occurred_at (rows are
+        # Every row is written once and (at volume) never touched again: the relay's claim and
+        # mark go to OutboxPending. Replay by aggregate uses the (aggregate, sequence) unique
+        # index; replay --since and retention pruning use a BRIN on occurred_at (rows are
         # appended in time order, so a block range index is tiny and almost free to maintain).
-        indexes = [
-            # The relay scans only what is left to send.
-            models.Index(fields=["id"], name="outbox_pending_idx", condition=models.Q(status="pending")),
-            # Lets the relay check "no older pending row of this aggregate" with one index probe.
-            models.Index(
-                fields=["aggregate_type", "aggregate_id", "id"],
-                name="outbox_pending_aggregate_idx",
-                condition=models.Q(status="pending"),
-            ),
-            BrinIndex(fields=["occurred_at"], name="outbox_occurred_brin"),
-        ]
+        indexes = [BrinIndex(fields=["occurred_at"], name="outbox_occurred_brin")]
         constraints = [
             models.UniqueConstraint(
                 fields=["aggregate_type", "aggregate_id", "sequence"], name="outbox_aggregate_sequence_uniq"
@@ -55,6 +72,32 @@ class OutboxEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.aggregate_type}:{self.aggregate_id}#{self.sequence}"
+
+
+class OutboxPending(models.Model):
+    """The relay's queue: one narrow row per undelivered OutboxEvent, with its Kafka message ready.
+
+    Inserted by publish()/publish_many() in the same statement as the event; deleted by the relay
+    once Kafka acknowledged it. A delete only stamps the row dead, where marking the wide log row
+    "sent" rewrote it and every index (measured: 16-27 ms vs 160-220 ms per 5,000 rows). The body
+    is the wire envelope rendered at insert, so the claim streams bytes without building JSON.
+    """
+
+    id = models.BigIntegerField(primary_key=True, help_text="The OutboxEvent's id.")
+    key = models.CharField(max_length=120, help_text="Kafka key and ordering scope: aggregate_type:aggregate_id.")
+    topic = models.CharField(max_length=200)
+    event_type = models.CharField(max_length=100)
+    event_id = models.UUIDField()
+    body = models.TextField(help_text="The envelope as it goes on the wire (JSON).")
+
+    class Meta:
+        indexes = [
+            # "No older pending row of this aggregate": one index probe per claimed aggregate.
+            models.Index(fields=["key", "id"], name="outbox_pending_key_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"pending {self.event_type} {self.key} (#{self.id})"
 
 
 class AggregateSequence(models.Model):

@@ -6,9 +6,10 @@ of one aggregate reach Kafka in order (their key, the aggregate id, keeps them i
 partition). Delivery is at least once: a relay that dies after producing and before marking
 sends the rows again, and consumers drop the duplicates through their inbox.
 
-At volume: a batch is claimed (OUTBOX_BATCH_SIZE rows, one statement) with each row's wire
-envelope already rendered by PostgreSQL (json_build_object), so the relay's Python only hands
-bytes to the producer; the delivered rows are marked sent in one statement.
+At volume: the relay works on the queue (OutboxPending), never on the wide event log. A batch is
+claimed (OUTBOX_BATCH_SIZE rows, one statement) with each row's wire envelope rendered at publish
+time, so the relay's Python only hands bytes to the producer; the delivered rows are deleted from
+the queue in one statement (a delete marks a tuple dead; an update rewrote it and its indexes).
 
 A broker error is never final (issue 12 #3): an undelivered row stays pending with its attempt
 count and last error, and keeps holding back the younger events of its aggregate, so they can
@@ -25,7 +26,6 @@ from datetime import datetime
 from confluent_kafka import KafkaError, Message, Producer
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
 
 from nexuscart.events import Envelope
 from nexuscart.faults import crash_point
@@ -37,37 +37,38 @@ logger = logging.getLogger(__name__)
 
 _CLAIM_SQL = """
 WITH claimed AS (
-    SELECT id, aggregate_type, aggregate_id
-    FROM nexuscart_outboxevent
-    WHERE status = 'pending'
+    SELECT id, event_id, event_type, topic, key, body
+    FROM nexuscart_outboxpending
     ORDER BY id
     LIMIT %s
     FOR UPDATE SKIP LOCKED
 ),
-ranked AS (
-    SELECT id, aggregate_type, aggregate_id,
-           min(id) OVER (PARTITION BY aggregate_type, aggregate_id) AS first_id
-    FROM claimed
+held AS (
+    -- Aggregates with an older row still queued (claimed by another relay, or failing): none of
+    -- their rows go in this batch. A scalar subquery (not NOT EXISTS) so it stays one index probe
+    -- per aggregate, whatever the planner's statistics say about a table empty a second ago.
+    SELECT f.key FROM (SELECT key, min(id) AS first_id FROM claimed GROUP BY key) f
+    WHERE (
+        SELECT older.id FROM nexuscart_outboxpending older
+        WHERE older.key = f.key AND older.id < f.first_id
+        LIMIT 1
+    ) IS NOT NULL
 )
-SELECT o.id, o.event_id, o.event_type, o.topic, o.aggregate_type, o.aggregate_id, o.attempts,
-       json_build_object(
-           'id', o.event_id, 'type', o.event_type, 'version', o.version,
-           'aggregate_type', o.aggregate_type, 'aggregate_id', o.aggregate_id, 'sequence', o.sequence,
-           'occurred_at', o.occurred_at, 'payload', o.payload, 'trace', o.trace
-       )::text
-FROM ranked f
-JOIN nexuscart_outboxevent o ON o.id = f.id
-WHERE (
-    -- A scalar subquery (not NOT EXISTS) so it stays one index probe per row, whatever the
-    -- planner's statistics say about a table that was empty a second ago.
-    SELECT older.id FROM nexuscart_outboxevent older
-    WHERE older.status = 'pending'
-      AND older.aggregate_type = f.aggregate_type
-      AND older.aggregate_id = f.aggregate_id
-      AND older.id < f.first_id
-    LIMIT 1
-) IS NULL
-ORDER BY o.id
+SELECT id, event_id::text, event_type, topic, key, body
+FROM claimed
+WHERE key NOT IN (SELECT key FROM held)
+ORDER BY id
+"""
+
+# Delivered: the queue rows go (the log row is never rewritten).
+_MARK_SENT_SQL = "DELETE FROM nexuscart_outboxpending WHERE id = ANY(%s::bigint[])"
+
+# Undelivered (rare): count the attempt on the log row, for the admin and the log line.
+_RECORD_FAILURES_SQL = """
+UPDATE nexuscart_outboxevent o SET attempts = o.attempts + 1, last_error = f.error
+FROM unnest(%s::bigint[], %s::text[]) AS f(id, error)
+WHERE o.id = f.id
+RETURNING o.id, o.attempts
 """
 
 
@@ -84,7 +85,6 @@ def relay_batch(limit: int | None = None, flush_timeout: float = 30.0) -> RelayR
     result = RelayResult()
     with transaction.atomic():
         with connection.cursor() as cursor:
-            # The session's zone is UTC (Django sets it), so occurred_at renders as ISO 8601 with +00:00.
             cursor.execute(_CLAIM_SQL, [limit])
             rows = cursor.fetchall()
             result.claimed = len(rows)
@@ -95,25 +95,22 @@ def relay_batch(limit: int | None = None, flush_timeout: float = 30.0) -> RelayR
             _produce_rendered(rows, delivered, errors, flush_timeout)
             crash_point("relay.after_produce")
             if delivered:
-                cursor.execute(_MARK_SENT_SQL, [timezone.now(), delivered])
+                cursor.execute(_MARK_SENT_SQL, [delivered])
         sent_ids = set(delivered)
         undelivered = [r[0] for r in rows if r[0] not in sent_ids]
         for row_id in undelivered:
             errors.setdefault(row_id, "not delivered before the flush timeout")
-        _record_failures({r[0]: r[6] for r in rows}, errors)
+        _record_failures(errors)
         result.sent, result.failed = len(delivered), len(undelivered)
     return result
 
 
-_MARK_SENT_SQL = "UPDATE nexuscart_outboxevent SET status = 'sent', sent_at = %s WHERE id = ANY(%s::bigint[])"
-
-
 @tracing.traced_relay  # a publish span per event, child of the request that wrote it
 def _produce_rendered(rows: list[tuple], delivered: list[int], errors: dict[int, str], flush_timeout: float) -> None:
-    """Produce claimed rows whose envelope PostgreSQL rendered; fills `delivered` / `errors` by row id."""
+    """Produce claimed queue rows (their envelope rendered at publish); fills `delivered` / `errors` by row id."""
     kafka = producer()
-    for n, (row_id, event_id, event_type, topic, agg_type, agg_id, _attempts, envelope) in enumerate(rows, 1):
-        _produce_one(kafka, row_id, event_id, event_type, topic, agg_type, agg_id, envelope.encode(), delivered, errors)
+    for n, (row_id, event_id, event_type, topic, key, body) in enumerate(rows, 1):
+        _produce_message(kafka, row_id, event_id, event_type, topic, key.encode(), body.encode(), delivered, errors)
         if n % 1000 == 0:
             kafka.poll(0)  # serve delivery callbacks as we go, not one call per message
     kafka.flush(flush_timeout)
@@ -131,7 +128,23 @@ def _produce_one(
     delivered: list[int],
     errors: dict[int, str],
 ) -> None:
-    """Queue one outbox row's message; its delivery lands in `delivered` or `errors` by row id."""
+    """Queue one outbox row's message (key `aggregate_type:aggregate_id`)."""
+    key = f"{agg_type}:{agg_id}".encode()
+    _produce_message(kafka, row_id, str(event_id), event_type, topic, key, value, delivered, errors)
+
+
+def _produce_message(
+    kafka: Producer,
+    row_id: int,
+    event_id: str,
+    event_type: str,
+    topic: str,
+    key: bytes,
+    value: bytes,
+    delivered: list[int],
+    errors: dict[int, str],
+) -> None:
+    """Queue one message; its delivery lands in `delivered` or `errors` by row id."""
 
     def on_delivery(err: KafkaError | None, _msg: Message) -> None:
         if err is None:
@@ -143,9 +156,9 @@ def _produce_one(
         try:
             kafka.produce(
                 topic,
-                key=f"{agg_type}:{agg_id}".encode(),
+                key=key,
                 value=value,
-                headers={"event_type": event_type, "event_id": str(event_id)},
+                headers={"event_type": event_type, "event_id": event_id},
                 on_delivery=on_delivery,
             )
             return
@@ -191,12 +204,17 @@ def _json_value(value: dict | str | None) -> dict:
     return json.loads(value) if isinstance(value, str) else (value or {})
 
 
-def _record_failures(attempts: dict[int, int], errors: dict[int, str]) -> None:
-    """Undelivered rows stay pending (never a terminal state): their count and error, for the admin."""
+def _record_failures(errors: dict[int, str]) -> None:
+    """Undelivered rows stay queued (never a terminal state): their count and error, for the admin."""
+    if not errors:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(_RECORD_FAILURES_SQL, [list(errors), [e[:2000] for e in errors.values()]])
+        tries = dict(cursor.fetchall())
     for row_id, error in errors.items():
-        tries = attempts[row_id] + 1
-        OutboxEvent.objects.filter(id=row_id).update(attempts=tries, last_error=error[:2000])
-        logger.warning("outbox delivery failed", extra={"outbox_id": row_id, "error": error, "attempt": tries})
+        logger.warning(
+            "outbox delivery failed", extra={"outbox_id": row_id, "error": error, "attempt": tries.get(row_id)}
+        )
 
 
 _ROW_FIELDS = (
@@ -225,7 +243,7 @@ def replay(
     batch_size: int = 1000,
 ) -> int:
     """Produce already sent events again, in their original order, with their original ids."""
-    rows = OutboxEvent.objects.filter(status=OutboxEvent.Status.SENT).order_by("id")
+    rows = OutboxEvent.objects.sent().order_by("id")
     if aggregate_type:
         rows = rows.filter(aggregate_type=aggregate_type)
     if aggregate_id:

@@ -22,9 +22,11 @@ def relay_outbox() -> int:
 def prune_event_tables() -> dict[str, int]:
     now = timezone.now()
     # By occurred_at (BRIN-indexed; an event is sent after it occurred, so nothing younger goes).
-    outbox, _ = OutboxEvent.objects.filter(
-        status=OutboxEvent.Status.SENT, occurred_at__lt=now - timedelta(hours=settings.OUTBOX_RETENTION_HOURS)
-    ).delete()
+    outbox, _ = (
+        OutboxEvent.objects.sent()
+        .filter(occurred_at__lt=now - timedelta(hours=settings.OUTBOX_RETENTION_HOURS))
+        .delete()
+    )
     inbox, _ = InboxEvent.objects.filter(
         processed_at__lt=now - timedelta(hours=settings.INBOX_RETENTION_HOURS)
     ).delete()

@@ -27,12 +27,13 @@ def outbox_oldest_pending_seconds() -> Iterable[Sample]:
 
 
 def _outbox_row() -> tuple[int, float]:
-    # Both gauges from one statement per scrape would need shared state; the statement is an
-    # index-only probe on (status) and the pending set is small when things are well.
+    # Both gauges from one statement per scrape would need shared state; the queue holds only
+    # what is undelivered (small when things are well) and its oldest row is a primary-key probe.
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*), coalesce(extract(epoch FROM now() - min(occurred_at)), 0)"
-            " FROM nexuscart_outboxevent WHERE status = 'pending'"
+            "SELECT (SELECT count(*) FROM nexuscart_outboxpending),"
+            " coalesce(extract(epoch FROM now() - (SELECT occurred_at FROM nexuscart_outboxevent"
+            " WHERE id = (SELECT min(id) FROM nexuscart_outboxpending))), 0)"
         )
         count, age = cursor.fetchone()
     return int(count), max(0.0, float(age))

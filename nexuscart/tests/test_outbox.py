@@ -1,12 +1,16 @@
+import json
 import random
 import threading
+import uuid
 from collections import defaultdict
+from datetime import datetime
 
 import pytest
 from django.db import connection, transaction
+from django.db.migrations.executor import MigrationExecutor
 
 from nexuscart.kafka import topic_for_context
-from nexuscart.models import AggregateSequence, OutboxEvent
+from nexuscart.models import AggregateSequence, OutboxEvent, OutboxPending
 from nexuscart.outbox import OutsideTransaction, publish, publish_many
 from nexuscart.relay import relay_until_empty
 from nexuscart.tests.support import PingHappened
@@ -41,7 +45,8 @@ def test_committed_event_reaches_kafka_and_rolled_back_one_never_does(unique):
     assert str(doomed.event_id) not in ids
     sent = OutboxEvent.objects.get(event_id=kept.event_id)
     assert sent.status == OutboxEvent.Status.SENT
-    assert sent.sent_at is not None
+    # Delivered: its queue row is gone and the log row was never rewritten (no per-row update).
+    assert not OutboxPending.objects.filter(id=sent.id).exists()
 
 
 def test_envelope_carries_type_version_aggregate_sequence_and_key(unique):
@@ -156,3 +161,86 @@ def test_publish_many_keeps_per_aggregate_sequence_under_concurrent_writers(uniq
             w, n, i = note.split(":")
             assert seen.get((w, n), -1) < int(i)
             seen[(w, n)] = int(i)
+
+
+def test_publish_many_puts_the_log_rows_envelope_on_kafka(unique):
+    """The body is rendered at publish time (before PostgreSQL numbers the event): what reaches
+    Kafka must still be exactly the log row (id, type, version, aggregate, sequence, time, payload)."""
+    ping = unique("wire")
+    with transaction.atomic():
+        publish(PingHappened(ping_id=ping, note="one"))
+        publish_many([PingHappened(ping_id=ping, note='two "quoted"'), PingHappened(ping_id=ping, note="three")])
+    relay_until_empty()
+
+    def mine(messages) -> list[dict]:
+        return [e for e in envelopes(messages) if e["aggregate_id"] == ping]
+
+    received = mine(read_topic(topic_for_context(TOPIC_CONTEXT), until=lambda ms: len(mine(ms)) == 3))
+    rows = OutboxEvent.objects.filter(aggregate_id=ping).order_by("id")
+    expected = [
+        {
+            "id": str(r.event_id),
+            "type": r.event_type,
+            "version": r.version,
+            "aggregate_type": r.aggregate_type,
+            "aggregate_id": r.aggregate_id,
+            "sequence": r.sequence,
+            "occurred_at": r.occurred_at,
+            "payload": r.payload,
+            "trace": r.trace,
+        }
+        for r in rows
+    ]
+    got = [{k: v for k, v in e.items() if not k.startswith("_")} for e in received]
+    for envelope in got:
+        envelope["occurred_at"] = datetime.fromisoformat(envelope["occurred_at"])
+    assert got == expected
+    assert [e["sequence"] for e in got] == [1, 2, 3]
+    assert {e["_key"] for e in received} == {f"ping:{ping}".encode()}
+
+
+def test_migration_queues_the_rows_the_old_layout_left_unsent(unique):
+    """Rows still pending (or failed, from before 0003) when 0006 runs are queued with their
+    envelope and relayed; sent rows are not. Going back restores their status column."""
+    before, after = [("nexuscart", "0005_outbox_autovacuum")], [("nexuscart", "0006_outbox_pending_queue")]
+    MigrationExecutor(connection).migrate(before)
+    ping = unique("legacy")
+    try:
+        with connection.cursor() as cursor:
+            for sequence, status in enumerate(["sent", "pending", "failed"], 1):
+                cursor.execute(
+                    "INSERT INTO nexuscart_outboxevent (event_id, event_type, version, topic, aggregate_type,"
+                    " aggregate_id, sequence, payload, trace, occurred_at, status, attempts, last_error)"
+                    " VALUES (%s, 'kerneltest.PingHappened', 1, %s, 'ping', %s, %s, %s, '{}', now(), %s, 0, '')",
+                    [uuid.uuid4(), topic_for_context(TOPIC_CONTEXT), ping, sequence, f'{{"note": "{status}"}}', status],
+                )
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(after)
+    queued = {row.id: row for row in OutboxPending.objects.all()}
+    rows = list(OutboxEvent.objects.filter(aggregate_id=ping).order_by("sequence"))
+    assert [r.status for r in rows] == ["sent", "pending", "pending"]
+    assert sorted(queued) == [r.id for r in rows[1:]]
+    for row in rows[1:]:
+        body = json.loads(queued[row.id].body)
+        assert (body["id"], body["sequence"], body["payload"]) == (str(row.event_id), row.sequence, row.payload)
+        assert datetime.fromisoformat(body["occurred_at"]) == row.occurred_at
+        assert queued[row.id].key == f"ping:{ping}"
+
+    executor = MigrationExecutor(connection)  # and back: the status column says the same
+    executor.migrate(before)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT status FROM nexuscart_outboxevent WHERE aggregate_id = %s ORDER BY sequence", [ping])
+        assert [s for (s,) in cursor.fetchall()] == ["sent", "pending", "pending"]
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(after)
+
+    assert relay_until_empty() == 2
+
+    def mine(messages) -> list[dict]:
+        return [e for e in envelopes(messages) if e["aggregate_id"] == ping]
+
+    received = mine(read_topic(topic_for_context(TOPIC_CONTEXT), until=lambda ms: len(mine(ms)) >= 2))
+    assert [(e["sequence"], e["payload"]["note"]) for e in received] == [(2, "pending"), (3, "failed")]

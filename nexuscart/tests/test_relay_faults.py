@@ -91,7 +91,7 @@ def test_two_relays_at_once_deliver_every_event_in_aggregate_order(unique, subpr
     # Both relays must really race: a relay is fast enough to drain 3,000 rows before a second
     # process has even started Django, so the outbox stays locked until both wait on their claim.
     gate = psycopg.connect(**_conninfo(), autocommit=False)
-    gate.execute("LOCK TABLE nexuscart_outboxevent IN EXCLUSIVE MODE")
+    gate.execute("LOCK TABLE nexuscart_outboxpending IN EXCLUSIVE MODE")  # the relays claim from the queue
     relays = [
         subprocess.Popen(
             [*manage_py, "relay_outbox", "--batch-size", "100"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections
 
-from nexuscart.models import OutboxEvent
+from nexuscart.models import OutboxPending
 from nexuscart.relay import RelayResult, relay_batch
 
 logger = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class Command(BaseCommand):
             failing = 0
             if result.claimed == 0:
                 # Nothing claimable: done, unless rows are only held back behind another relay's batch.
-                if not loop and not OutboxEvent.objects.filter(status=OutboxEvent.Status.PENDING).exists():
+                if not loop and not OutboxPending.objects.exists():
                     break
                 time.sleep(interval)
         self.stdout.write(f"sent {sent} event(s)")
