@@ -15,8 +15,9 @@ import redis as redis_lib
 from confluent_kafka import Message
 
 ROOT = Path(__file__).resolve().parent.parent
-# The real serving stack (edge + app servers of scripts/run) as the `real_stack` fixture.
-pytest_plugins = ["tests.stack"]
+# The real serving stack (edge + app servers of scripts/run) as the `real_stack` fixture, and
+# config.asgi alone under uvicorn as `uvicorn_server`.
+pytest_plugins = ["tests.stack", "tests.asgi_server"]
 
 
 @pytest.fixture

@@ -4,9 +4,6 @@ config.asgi: the same bytes and validators as Django, Django behind it for every
 from __future__ import annotations
 
 import re
-import socket
-import subprocess
-import time
 
 import pytest
 import requests
@@ -19,35 +16,9 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 @pytest.fixture
-def asgi_server(subprocess_env, redis_client, shop, reindex):
+def asgi_server(uvicorn_server, redis_client, shop, reindex) -> str:
     reindex()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen(
-        [
-            ".venv/bin/uvicorn",
-            "config.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=subprocess_env(SEARCH_INDEX_PREFIX=_prefix(), API_RATE_LIMIT=""),
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"{base}/healthz", timeout=1)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    yield base
-    process.terminate()
-    process.wait(timeout=10)
+    return uvicorn_server(SEARCH_INDEX_PREFIX=_prefix(), API_RATE_LIMIT="").url
 
 
 def _prefix() -> str:

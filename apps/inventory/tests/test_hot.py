@@ -1,7 +1,5 @@
 """The hot inventory read, through the real ASGI app served by uvicorn on a loopback port."""
 
-import socket
-import subprocess
 import time
 
 import pytest
@@ -14,34 +12,8 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 @pytest.fixture
-def asgi_server(subprocess_env, redis_client):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen(
-        [
-            ".venv/bin/uvicorn",
-            "config.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=subprocess_env(INVENTORY_HOT_CACHE_TTL="0.5"),
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"{base}/healthz", timeout=1)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    yield base
-    process.terminate()
-    process.wait(timeout=10)
+def asgi_server(uvicorn_server, redis_client) -> str:
+    return uvicorn_server(INVENTORY_HOT_CACHE_TTL="0.5").url
 
 
 def _available_within(url: str, expected: int, seconds: float) -> float | None:
