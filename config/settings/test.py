@@ -25,6 +25,8 @@ CACHES = {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": f"test-{_worker}",
+        # Timeouts and the per-server breaker of nexuscart/redis.py, as in base.py.
+        "OPTIONS": {"CONNECTION_POOL_CLASS": "nexuscart.redis.GuardedConnectionPool"},
     }
 }
 CELERY_BROKER_URL = REDIS_URL
@@ -38,3 +40,5 @@ API_RATE_LIMIT = env("API_RATE_LIMIT", default="2000/s burst 5000")
 # version must not outlive that (apps/catalog/readcache.py), so every read asks Redis. The
 # freshness tests set the production interval themselves.
 CATALOG_VERSION_RECHECK_SECONDS = 0.0
+# The same for the discount campaigns' version (apps/promotion/services/campaigns_live.py).
+PROMOTION_CAMPAIGN_RECHECK_SECONDS = 0.0

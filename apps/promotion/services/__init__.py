@@ -4,12 +4,14 @@ One module per use case, all re-exported here (`from apps.promotion import servi
 - flash_sales: campaign set-up, warm-up, tick, end, the give-back of a cancelled order's unit
 - reservations: the reservation stream order's worker consumes (read, mark ordered, dead-letter)
 - coupons: coupons and automatic discounts (quote, redeem, release), the cart's coupon
+- campaigns_live: the live discount campaigns kept per process under a Redis version
 - recovery: promotion's record of what a sale sold, and a campaign rebuilt from it after Redis lost it
 
 Promotion never imports order: orders are created by order from the reservations read here, and
 what order does comes back as events (OrderCancelled gives a unit and a coupon use back).
 """
 
+from apps.promotion.services.campaigns_live import forget_local as campaigns_forget_local
 from apps.promotion.services.coupons import (
     DiscountLine,
     DiscountQuote,
@@ -45,6 +47,7 @@ __all__ = [
     "DiscountQuote",
     "DiscountReason",
     "ReservationEntry",
+    "campaigns_forget_local",
     "cart_coupon_clear",
     "cart_coupon_set",
     "coupon_create",

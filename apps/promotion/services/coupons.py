@@ -15,10 +15,10 @@ from apps.promotion.models import (
     Coupon,
     CouponRedemption,
     CouponUserUsage,
-    DiscountCampaign,
     DiscountKind,
 )
 from apps.promotion.selectors import CouponSnapshot, coupon_snapshot
+from apps.promotion.services.campaigns_live import campaigns_active
 from nexuscart.errors import Conflict, NotFound, Unprocessable
 
 logger = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ def discount_quote(*, user_id: int | None, lines: list[DiscountLine], coupon_cod
     reasons: dict[str, int] = {}
     campaigns = [
         c
-        for c in DiscountCampaign.objects.filter(is_active=True).order_by("id")
+        for c in campaigns_active()  # kept per process under a version (services/campaigns_live.py)
         if _in_window(c.starts_at, c.ends_at, now)
     ]
     for i, line in enumerate(lines):

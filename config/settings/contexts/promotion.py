@@ -30,6 +30,12 @@ FLASH_SALE_WORKER_BATCH = env.int("FLASH_SALE_WORKER_BATCH", default=500)
 # (unit and quota back on sale, status cancelled / order_failed); dependency outages do not count.
 FLASH_SALE_MAX_DELIVERIES = env.int("FLASH_SALE_MAX_DELIVERIES", default=5)
 
+# Automatic discount campaigns kept per process (apps/promotion/services/campaigns_live.py): the
+# Redis version is re-read at most this often, the rows at least this often whatever it says.
+PROMOTION_CAMPAIGN_CACHE = env.bool("PROMOTION_CAMPAIGN_CACHE", default=True)
+PROMOTION_CAMPAIGN_RECHECK_SECONDS = env.float("PROMOTION_CAMPAIGN_RECHECK_SECONDS", default=1.0)
+PROMOTION_CAMPAIGN_CACHE_SECONDS = env.float("PROMOTION_CAMPAIGN_CACHE_SECONDS", default=60.0)
+
 PROMOTION_BEAT_SCHEDULE = {
     "flash-sale-tick": {"task": "apps.promotion.tasks.flash_sale_tick", "schedule": 5.0},
 }
