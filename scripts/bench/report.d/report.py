@@ -19,8 +19,10 @@ and a time cap, and the whole run a budget: what does not fit is reported as ski
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
-import re
+import platform
 import signal
 import subprocess
 import sys
@@ -39,17 +41,10 @@ README_END = "<!-- /bench-report -->"
 
 # The benchmarks and their rows live beside this file (bench_scenarios.py).
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_scenarios import (  # noqa: E402
-    BENCHES,
-    NONE,
-    Bench,
-    Row,
-    _num,
-    _replace,
-    bench_for_output,
-    last_line,
-    parse_line,  # noqa: F401 (tests/test_bench_report.py reads it from here)
-)
+import leftovers  # noqa: E402
+from bench_lines import NONE, Row, _replace, last_line, parse_line  # noqa: E402, F401 (tests read parse_line here)
+from benches import BENCHES, Bench, bench_for_output  # noqa: E402
+from chart import chart  # noqa: E402
 
 # ---- running -------------------------------------------------------------------------------------
 
@@ -62,22 +57,63 @@ class Run:
     load_before: str
     load_after: str
     line: str = ""
+    load_max: float | None = None  # the highest 1-minute load average seen while it ran
+    started: str = ""  # UTC, ISO
+    left: list[str] | None = None  # databases, topics, indices, Redis dbs that appeared and stayed (None: not checked)
 
 
 def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def run_bench(bench: Bench, timeout: float, log_dir: Path, bench_dir: Path = BENCH_DIR) -> tuple[str, Run]:
+def machine() -> str:
+    """What the figures were measured on: cores, memory, CPU, OS (the load goes with each run)."""
+    memory = "?"
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB RAM"
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        system = platform.freedesktop_os_release().get("PRETTY_NAME", "")
+    except OSError:
+        system = ""
+    return f"{os.cpu_count()} cores ({cpu}), {memory}, {system or platform.system()} (kernel {platform.release()})"
+
+
+def _save_run(run: Run, log_dir: Path) -> None:
+    (log_dir / f"{run.bench}.run.json").write_text(json.dumps(run.__dict__))
+
+
+def _read_run(bench: str, log_dir: Path) -> Run | None:
+    try:
+        return Run(**json.loads((log_dir / f"{bench}.run.json").read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def run_bench(
+    bench: Bench, timeout: float, log_dir: Path, bench_dir: Path = BENCH_DIR, check_leftovers: bool = True
+) -> tuple[str, Run]:
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{bench.name}.log"
     env = {**os.environ, **{k: os.environ.get(f"REPORT_{k}", v) for k, v in bench.env.items()}}
     extra = os.environ.get(f"REPORT_ARGS_{bench.name.upper()}")
     args = extra.split() if extra is not None else list(bench.args)
     command = [str(bench_dir / bench.name), *args]
-    print(f"[report] {bench.name}: {' '.join(command[1:]) or '(defaults)'} (at most {timeout:.0f}s)", flush=True)
+    shown = " ".join([*(f"{k}={env[k]!r}" for k in bench.env), *command[1:]]) or "(defaults)"
+    print(f"[report] {bench.name}: {shown} (at most {timeout:.0f}s)", flush=True)
+    before = leftovers.snapshot() if check_leftovers else None
     load_before, started = _load(), time.monotonic()
+    started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     chunks: list[str] = []
+    peak = [os.getloadavg()[0]]
     # A session of its own, so a timeout stops the benchmark and every server it started.
     process = subprocess.Popen(
         command,
@@ -101,17 +137,27 @@ def run_bench(bench: Bench, timeout: float, log_dir: Path, bench_dir: Path = BEN
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
     status = "ok"
-    try:
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        status = "timeout"
-        _stop(process)
+    deadline = time.monotonic() + timeout
+    while process.poll() is None:  # the load average every 2 s while it runs (its peak is reported)
+        if time.monotonic() >= deadline:
+            status = "timeout"
+            _stop(process)
+            break
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(min(2.0, max(0.05, deadline - time.monotonic())))
+        peak.append(os.getloadavg()[0])
     reader.join(10)
     if status == "ok" and process.returncode:
         status = f"exit {process.returncode}"
     output = "".join(chunks)
-    line = (last_line(output, bench.prefix) or "") if bench.figures is None else ""
-    return output, Run(bench.name, time.monotonic() - started, status, load_before, _load(), line)
+    line = last_line(output, bench.prefix) or ""
+    seconds, load_after = time.monotonic() - started, _load()
+    left = leftovers.left_behind(before, leftovers.snapshot()) if before is not None else None
+    if left:
+        print(f"[report] {bench.name} left behind: {', '.join(left)}", flush=True)
+    run = Run(bench.name, seconds, status, load_before, load_after, line, max(peak), started_at, left)
+    _save_run(run, log_dir)
+    return output, run
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -150,64 +196,6 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def chart(rows: list[Row], path: Path) -> None:
-    """Throughput achieved against p99 per scenario; throughput-only scenarios as bars beside it."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import matplotlib.ticker
-
-    with_p99 = [r for r in rows if r.ours_rate and r.ours_p99 is not None]
-    rate_only = [r for r in rows if r.ours_rate and r.ours_p99 is None]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5.5), gridspec_kw={"width_ratios": [3, 2]})
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for index, row in enumerate(with_p99):
-        color = colors[index % len(colors)]
-        left.scatter([row.ours_p99], [row.ours_rate], s=80, color=color, label=row.scenario, zorder=3)
-        left.annotate(
-            f"{row.ours_rate:,.0f}/s",
-            (row.ours_p99, row.ours_rate),
-            textcoords="offset points",
-            xytext=(6, 6),
-            fontsize=8,
-        )
-        target = re.search(r"([\d,]+)/s at p99 ([\d.]+) ms", row.seed)
-        if target:
-            left.scatter([float(target[2])], [_num(target[1])], s=80, facecolors="none", edgecolors=color, zorder=3)
-    left.set_xscale("log")
-    left.set_yscale("log")
-    left.set_xlabel("p99 latency (ms)")
-    left.set_ylabel("throughput achieved (/s)")
-    left.set_title("Throughput vs p99 (filled: ours; hollow: the seed's figure)")
-    left.grid(True, which="both", alpha=0.3)
-    if with_p99:
-        left.legend(fontsize=8, loc="best")
-    plain = matplotlib.ticker.FuncFormatter(lambda value, _pos: f"{value:,.0f}")
-    for axis in (left.xaxis, left.yaxis):
-        axis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
-        axis.set_major_formatter(plain)
-        axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-    positions = list(range(len(rate_only)))
-    right.barh([p + 0.2 for p in positions], [r.ours_rate for r in rate_only], height=0.4, label="ours")
-    right.barh([p - 0.2 for p in positions], [r.baseline_rate or 0 for r in rate_only], height=0.4, label="baseline")
-    for position, row in zip(positions, rate_only, strict=True):
-        target = re.search(r"([\d,]+)\s*(?:events|orders)?/s", row.target)
-        if target:
-            right.plot([_num(target[1])] * 2, [position - 0.45, position + 0.45], color="black", linestyle="--")
-    right.set_yticks(positions, [r.scenario for r in rate_only], fontsize=8)
-    right.xaxis.set_major_formatter(plain)
-    right.set_xlabel("throughput (/s); dashed: the target")
-    right.set_title("Throughput only (no p99 in their result)")
-    right.grid(True, axis="x", alpha=0.3)
-    if rate_only:
-        right.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
 def _git_head() -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
@@ -221,9 +209,11 @@ def document(rows: list[Row], runs: list[Run], chart_name: str, mode: str) -> st
     parts = [
         "# Benchmarks",
         "",
-        f"Written by `scripts/bench/report` ({mode}) on {when} at commit {_git_head()}, on {os.cpu_count()} cores "
-        "with the load generator on the same machine. One run each: the box may be shared, so read every "
-        "figure with the load average beside it. The baseline of each row ran in the same benchmark run.",
+        f"Written by `scripts/bench/report` ({mode}) on {when} at commit {_git_head()}.",
+        "",
+        f"Machine: {machine()}; the load generator runs on the same machine. One run each: the box may be "
+        "shared, so read every figure with the load average of its run (below). The baseline of each row ran "
+        "in the same benchmark run.",
         "",
         table(rows),
         "",
@@ -234,15 +224,19 @@ def document(rows: list[Row], runs: list[Run], chart_name: str, mode: str) -> st
         parts += [
             "## Runs",
             "",
-            "| benchmark | status | seconds | load average before → after | last line |",
-            "| --- | --- | --- | --- | --- |",
+            "| benchmark | started (UTC) | status | seconds | load average (1, 5, 15 min) before → after | "
+            "peak 1-min load | left behind | last line |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         parts += [
-            f"| `scripts/bench/{r.bench}` | {r.status} | {r.seconds:.0f} | {r.load_before} → {r.load_after} | "
-            f"`{r.line}` |"
+            f"| `scripts/bench/{r.bench}` | {r.started.replace('T', ' ').rstrip('Z') or NONE} | {r.status} | "
+            f"{r.seconds:.0f} | {r.load_before} → {r.load_after} | "
+            f"{f'{r.load_max:.2f}' if r.load_max is not None else NONE} | "
+            f"{NONE if r.left is None else ', '.join(r.left) or 'nothing'} | `{r.line.replace('|', chr(92) + '|')}` |"
             for r in runs
         ]
-        parts.append("")
+        total = sum(r.seconds for r in runs)
+        parts += ["", f"All runs together: {total:.0f} s ({total / 60:.1f} min).", ""]
     parts += [
         "Reproduce: `scripts/bench/report` (all, bounded), `scripts/bench/report --from-logs` (redraw from the "
         "last run's logs in `.local/bench/report/`), or each `scripts/bench/<name>` alone.",
@@ -265,19 +259,47 @@ def update_readme(readme: Path, rows: list[Row], link: str) -> bool:
 # ---- command line ----------------------------------------------------------------------------------
 
 
+def _with_status(rows: list[Row], status: str) -> list[Row]:
+    """A run that did not end well says so in its rows' notes (its figures, if any, are partial)."""
+    if status == "ok":
+        return rows
+    return [_replace(r, note=f"{status}; {r.note}".rstrip("; ")) for r in rows]
+
+
+RENDER_RESERVE = 30  # seconds of the budget kept for the table, the chart and the README
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", help="comma-separated benchmark names (default: every one present)")
     parser.add_argument("--budget", type=int, default=1200, help="seconds for the whole run (default 1200)")
     parser.add_argument("--from-logs", nargs="?", const=str(LOG_DIR), metavar="DIR", help="re-read saved logs")
     parser.add_argument("--parse-only", nargs="+", metavar="FILE", help="read saved outputs, run nothing")
-    parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"), help="the markdown file")
+    parser.add_argument("--list", action="store_true", help="print each benchmark's short mode and cap, run nothing")
+    parser.add_argument(
+        "--out",
+        help="the markdown file (default docs/benchmarks.md for a whole run or --from-logs; a partial run "
+        "(--only, --parse-only) writes .local/bench/report/benchmarks.md so it never replaces the published table)",
+    )
     parser.add_argument("--chart", help="the PNG (default: next to --out, same name)")
-    parser.add_argument("--readme", default=str(ROOT / "README.md"), help="README to fill ('' = leave it)")
+    parser.add_argument("--readme", help="README to fill (default README.md when writing docs/; '' = leave it)")
     args = parser.parse_args(argv)
 
     wanted = set(args.only.split(",")) if args.only else None
+    unknown = (wanted or set()) - {b.name for b in BENCHES}
+    if unknown:
+        known = ", ".join(b.name for b in BENCHES)
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))} (known: {known})")
     benches = [b for b in BENCHES if wanted is None or b.name in wanted]
+    if args.list:
+        for bench in benches:
+            extra = " ".join(f"{k}={v!r}" for k, v in bench.env.items())
+            print(f"{bench.name:<18} at most {bench.timeout:>4}s  {' '.join(bench.args)}  {extra}".rstrip())
+        print(f"{'total':<18} at most {sum(b.timeout for b in benches):>4}s (budget {args.budget}s)")
+        return 0
+    partial = bool(args.parse_only) or (wanted is not None and not args.from_logs)
+    out = Path(args.out) if args.out else (LOG_DIR if partial else ROOT / "docs") / "benchmarks.md"
+    readme = args.readme if args.readme is not None else ("" if partial else str(ROOT / "README.md"))
     rows: list[Row] = []
     runs: list[Run] = []
     if args.parse_only:
@@ -296,25 +318,39 @@ def main(argv: list[str] | None = None) -> int:
         for bench in benches:
             log = Path(args.from_logs) / f"{bench.name}.log"
             if log.exists():
-                rows += bench.parse(log.read_text())
+                parsed = bench.parse(log.read_text())
+                run = _read_run(bench.name, Path(args.from_logs))
+                if run is not None:
+                    runs.append(run)
+                    parsed = _with_status(parsed, run.status)
+                rows += parsed
     else:
-        mode = "one run of every benchmark"
-        deadline = time.monotonic() + args.budget
+        mode = "one run of every benchmark" if wanted is None else f"a run of {', '.join(b.name for b in benches)}"
+        caps = sum(b.timeout for b in benches)
+        print(
+            f"[report] {len(benches)} benchmarks, caps {caps}s in all, budget {args.budget}s "
+            f"({RENDER_RESERVE}s kept for the table and chart); load now {_load()}; machine: {machine()}",
+            flush=True,
+        )
+        if caps > args.budget - RENDER_RESERVE:
+            print(f"[report] warning: the caps ({caps}s) exceed the budget: the last ones may be skipped", flush=True)
+        if wanted is None:  # a whole run: no earlier run's log may be read back as if it were this run's
+            for stale in [*LOG_DIR.glob("*.log"), *LOG_DIR.glob("*.run.json")] if LOG_DIR.exists() else []:
+                stale.unlink()
+        deadline = time.monotonic() + args.budget - RENDER_RESERVE
         for bench in benches:
             if not (BENCH_DIR / bench.name).exists():
                 print(f"[report] {bench.name}: not in scripts/bench/, left out")
                 continue
             remaining = deadline - time.monotonic()
-            if remaining < 60:
+            if remaining < 30:
                 runs.append(Run(bench.name, 0, f"skipped: {args.budget}s budget spent", _load(), _load()))
                 rows += [_replace(r, note="skipped: budget spent") for r in bench.rows({})]
                 continue
             output, run = run_bench(bench, min(bench.timeout, remaining), LOG_DIR)
             runs.append(run)
-            parsed = bench.parse(output)
-            if run.status != "ok":
-                parsed = [_replace(r, note=f"{run.status}; {r.note}".rstrip("; ")) for r in parsed]
-            rows += parsed
+            print(f"[report] {bench.name}: {run.status} in {run.seconds:.0f}s (load {run.load_after})", flush=True)
+            rows += _with_status(bench.parse(output), run.status)
         others = sorted(
             p.name
             for p in BENCH_DIR.iterdir()
@@ -331,16 +367,18 @@ def main(argv: list[str] | None = None) -> int:
         print("[report] nothing to report", file=sys.stderr)
         return 1
     print(table(rows))
-    out = Path(args.out)
     chart_path = Path(args.chart) if args.chart else out.with_suffix(".png")
     chart(rows, chart_path)
     rel_chart = os.path.relpath(chart_path, out.parent)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(document(rows, runs, rel_chart, mode))
     print(f"[report] wrote {out} and {chart_path}")
-    if args.readme and update_readme(Path(args.readme), rows, os.path.relpath(out, Path(args.readme).parent)):
-        print(f"[report] filled the table in {args.readme}")
-    return 0
+    if readme and update_readme(Path(readme), rows, os.path.relpath(out, Path(readme).parent)):
+        print(f"[report] filled the table in {readme}")
+    if runs:
+        print(f"[report] {sum(r.seconds for r in runs):.0f}s of benchmarks in all")
+    failed = [r for r in runs if r.status != "ok"]
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
