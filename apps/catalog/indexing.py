@@ -22,7 +22,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVector
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
 from django.utils.html import strip_tags
 from opensearchpy.helpers import bulk
 
@@ -175,24 +177,35 @@ def _save_entries(entries: list[ProductSearchEntry]) -> None:
         document=SearchVector("name", weight="A", config="english")
         + SearchVector("category_path", weight="B", config="english")
         + SearchVector("attributes_text", weight="C", config="english")
-        + SearchVector("body", weight="D", config="english")
+        + SearchVector("body", weight="D", config="english"),
+        # A new revision, above the last one and never below the clock: the index documents' external
+        # version (documents written before revisions existed carry small internal versions).
+        revision=Greatest(F("revision") + 1, Value(time.time_ns() // 1000)),
     )
 
 
 # --- Event-driven updates --------------------------------------------------------------------
 def products_sync(*, product_ids: Iterable[int], force: bool = False) -> SyncResult:
-    """Bring the read model and the index in line with the database for these products."""
+    """Bring the read model in line with the database for these products, and the index after commit.
+
+    The handler runs inside the consumer's transaction (the inbox row and these writes commit
+    together), so the index write waits for that commit (no network call inside a transaction).
+    It writes what the rows hold then, versioned by their revision: a redelivered or reordered
+    event, or the sweep racing a handler, can only write the newest state, and a write that failed
+    after the commit leaves the rows pending for the sweep (index_pending) instead of being lost
+    with the event the inbox already recorded.
+    """
+    ids = set(product_ids)
     with transaction.atomic():
-        products = _products(set(product_ids), lock=True)
+        products = _products(ids, lock=True)
         entries = _build_entries(products, _Categories())
         old = dict(ProductSearchEntry.objects.filter(pk__in=[p.id for p in products]).values_list("pk", "digest"))
         changed = [e for e in entries if force or old.get(e.product_id) != e.digest]
         _save_entries(changed)
-        if changed and search_enabled():
-            # Refreshed at once: the handler bumps the cached read models' versions when it is
-            # done, and a search rebuilt before the index's own 1 s refresh would cache the old
-            # document under the new version.
-            _index(changed, op="index", indices=writer_indices(), refresh=True)
+        if search_enabled():
+            # Registered before the handler's cache bump (callbacks run in order): searches rebuilt
+            # under the new versions find the new documents.
+            transaction.on_commit(lambda: _index_after_commit(ids))
     return SyncResult(entries=len(entries), indexed=len(changed))
 
 
@@ -201,14 +214,55 @@ def products_sync_for_skus(*, skus: Iterable[str]) -> SyncResult:
     return products_sync(product_ids=ids) if ids else SyncResult(0, 0)
 
 
+def _index_after_commit(ids: set[int]) -> None:
+    try:
+        index_pending(product_ids=ids)
+    except Exception:
+        # Committed already (and the event recorded in the inbox): the rows stay pending and the
+        # sweep (catalog.tasks.search_index_sweep) writes them; the handler's cache bump still runs.
+        logger.warning("search index write failed, left pending for the sweep", exc_info=True)
+
+
+def index_pending(*, product_ids: Iterable[int] | None = None, limit: int = 500) -> list[str]:
+    """Write every pending read-model row (of these products, or any) to the index; their slugs.
+
+    Never inside a transaction. Refreshed at once: a search rebuilt right after (the handler's bump)
+    must find the new documents, not wait for the index's own 1 s refresh.
+    """
+    rows = ProductSearchEntry.objects.filter(revision__gt=F("indexed_revision")).select_related("product")
+    if product_ids is not None:
+        rows = rows.filter(pk__in=list(product_ids))
+    entries = list(rows.order_by("pk")[:limit])
+    if not entries:
+        return []
+    _index(entries, op="index", indices=writer_indices(), refresh=True)
+    _mark_indexed({e.product_id: e.revision for e in entries})
+    return [e.product.slug for e in entries]
+
+
+def _mark_indexed(revisions: dict[int, int]) -> None:
+    """The index has these revisions now (a newer one written meanwhile stays pending)."""
+    table = ProductSearchEntry._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS e SET indexed_revision = GREATEST(e.indexed_revision, v.rev) "
+            "FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, rev) WHERE e.product_id = v.id",
+            [list(revisions), list(revisions.values())],
+        )
+
+
 def _index(entries: list[ProductSearchEntry], *, op: str, indices: list[str], refresh: bool = False) -> int:
-    actions = (
-        {"_op_type": op, "_index": index, "_id": e.product_id, "_source": _source(e)}
-        for index in indices
-        for e in entries
-    )
+    def action(index: str, entry: ProductSearchEntry) -> dict:
+        found = {"_op_type": op, "_index": index, "_id": entry.product_id, "_source": _source(entry)}
+        if op == "index" and entry.revision:
+            # An older write arriving late is refused (409), never applied over a newer one.
+            found.update(version=entry.revision, version_type="external_gte")
+        return found
+
+    actions = (action(index, e) for index in indices for e in entries)
     ok, errors = bulk(client(), actions, raise_on_error=False, request_timeout=60, refresh=refresh)
-    # `create` refuses documents a handler already wrote during a rebuild: that is the point.
+    # `create` refuses documents a handler already wrote during a rebuild, `external_gte` a write
+    # older than the document: that is the point.
     real = [e for e in errors if next(iter(e.values())).get("status") != 409]
     if real:
         raise RuntimeError(f"{len(real)} search documents failed to index: {real[:3]}")
@@ -264,7 +318,11 @@ def search_index_rebuild(*, batch_size: int = 1000) -> RebuildResult:
     for chunk in progress.track(_batches(ids, batch_size), "indexed", total=len(ids), weight=len):
         entries = _build_entries(_products(chunk, lock=False), categories)
         _save_entries(entries)
+        saved = dict(ProductSearchEntry.objects.filter(pk__in=chunk).values_list("pk", "revision"))
         _index(entries, op="create", indices=[new])
+        # What it saved is in the new index now (a handler's newer write stays pending, or was
+        # written by the handler itself).
+        _mark_indexed({e.product_id: saved[e.product_id] for e in entries if e.product_id in saved})
     os = client()
     os.indices.refresh(index=new)
     old = sorted(os.indices.get_alias(name=read_alias())) if os.indices.exists_alias(name=read_alias()) else []

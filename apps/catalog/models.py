@@ -6,6 +6,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from django.db.models import F, Q
 from django.utils import timezone
 from treebeard.mp_tree import MP_Node
 
@@ -101,9 +102,19 @@ class ProductSearchEntry(models.Model):
     trigram_text = models.TextField(blank=True)
     # Hash of the indexed document: a redelivered event with nothing new skips the index write.
     digest = models.CharField(max_length=64, blank=True)
+    # The index is written after the handler's commit (no network call inside a transaction): every
+    # write of this row takes a new revision (never below the clock, in microseconds), the index
+    # document carries it as its external version, and `indexed_revision` says what the index has.
+    # A row with revision > indexed_revision is pending: written again after the commit, or by the
+    # sweep if that write failed (indexing.index_pending).
+    revision = models.BigIntegerField(default=0)
+    indexed_revision = models.BigIntegerField(default=0)
 
     class Meta:
         indexes = [
+            models.Index(
+                fields=["product"], name="catalog_pse_index_pending", condition=Q(revision__gt=F("indexed_revision"))
+            ),
             GinIndex(fields=["document"], name="catalog_pse_document_gin"),
             GinIndex(fields=["category_ids"], name="catalog_pse_category_ids_gin"),
             GinIndex(fields=["facets"], name="catalog_pse_facets_gin"),

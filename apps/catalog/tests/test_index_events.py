@@ -52,15 +52,20 @@ def test_changes_reach_the_index_through_relay_and_consumer(client, shop, reinde
 
 
 @pytest.mark.django_db
-def test_a_stale_or_repeated_event_never_rolls_the_index_back(client, shop, reindex):
+def test_a_stale_or_repeated_event_never_rolls_the_index_back(
+    client, shop, reindex, django_capture_on_commit_callbacks
+):
     reindex()
     services.variant_update(sku="SPK-TEAL", price=8900)
     services.variant_update(sku="SPK-TEAL", price=9900)
     first, second = OutboxEvent.objects.filter(event_type="catalog.PriceChanged").order_by("sequence")
-    assert apply_event("catalog", _envelope(second))
+    with django_capture_on_commit_callbacks(execute=True):  # the index is written after the commit
+        assert apply_event("catalog", _envelope(second))
     # The older event arrives late (and then again): the handler re-reads the database.
-    assert apply_event("catalog", _envelope(first))
-    assert not apply_event("catalog", _envelope(first))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert apply_event("catalog", _envelope(first))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert not apply_event("catalog", _envelope(first))
     assert _search(client, q="speaker")["results"][0]["price_min"] == 9900
     assert ProductSearchEntry.objects.get(pk=shop["products"]["speaker"].id).price_min == 9900
 
@@ -121,14 +126,15 @@ def test_rebuild_swaps_the_alias_while_searches_keep_answering(client, shop, rei
 
 
 @pytest.mark.django_db
-def test_updates_made_during_a_rebuild_are_not_lost(client, shop, reindex):
+def test_updates_made_during_a_rebuild_are_not_lost(client, shop, reindex, django_capture_on_commit_callbacks):
     from opensearchpy.connection.connections import connections
 
     reindex()
     building = indexing.search_index_create(live=False)
     # A handler runs while the new index is being built: it must reach both indices...
     services.variant_update(sku="TEE-M-GREY", price=2222)
-    indexing.products_sync(product_ids=[shop["products"]["tee"].id])
+    with django_capture_on_commit_callbacks(execute=True):
+        indexing.products_sync(product_ids=[shop["products"]["tee"].id])
     os = connections.get_connection()
     assert os.get(index=building, id=shop["products"]["tee"].id)["_source"]["price_min"] == 2222
     # ...and the bulk load, which read the database earlier, must not overwrite it.
@@ -137,6 +143,68 @@ def test_updates_made_during_a_rebuild_are_not_lost(client, shop, reindex):
         indexing._products([shop["products"]["tee"].id], lock=False), indexing._Categories()
     )
     services.variant_update(sku="TEE-M-GREY", price=3333)
-    indexing.products_sync(product_ids=[shop["products"]["tee"].id])
+    with django_capture_on_commit_callbacks(execute=True):
+        indexing.products_sync(product_ids=[shop["products"]["tee"].id])
     indexing._index(entry, op="create", indices=[building])
     assert os.get(index=building, id=shop["products"]["tee"].id)["_source"]["price_min"] == 3333
+
+
+def _document(product_id: int) -> dict:
+    from opensearchpy.connection.connections import connections
+
+    return connections.get_connection().get(index=indexing.read_alias(), id=product_id)["_source"]
+
+
+@pytest.mark.django_db
+def test_the_index_is_written_after_the_consumers_commit_never_inside_it(
+    shop, reindex, django_capture_on_commit_callbacks
+):
+    reindex()
+    tee = shop["products"]["tee"].id
+    services.variant_update(sku="TEE-M-GREY", price=2468)
+    row = OutboxEvent.objects.filter(event_type="catalog.PriceChanged").latest("id")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert apply_event("catalog", _envelope(row))
+        # Inside the consumer's transaction: the read model is written, the index not yet.
+        assert ProductSearchEntry.objects.get(pk=tee).price_min == 2468
+        assert _document(tee)["price_min"] == 1500
+        entry = ProductSearchEntry.objects.get(pk=tee)
+        assert entry.revision > entry.indexed_revision  # pending
+    assert callbacks
+    assert _document(tee)["price_min"] == 2468
+    entry = ProductSearchEntry.objects.get(pk=tee)
+    assert entry.indexed_revision == entry.revision
+
+
+@pytest.mark.django_db
+def test_an_index_write_that_fails_after_the_commit_is_swept_later_not_lost(
+    client, shop, reindex, django_capture_on_commit_callbacks
+):
+    from opensearchpy import OpenSearch
+    from opensearchpy.connection.connections import connections
+
+    from apps.catalog import tasks
+
+    reindex()
+    tee = shop["products"]["tee"].id
+    assert _search(client, q="pocket tee")["results"][0]["price_min"] == 1500  # cached now
+    services.variant_update(sku="TEE-M-GREY", price=1357)
+    row = OutboxEvent.objects.filter(event_type="catalog.PriceChanged").latest("id")
+    live = connections.get_connection()
+    # The search server stops answering between the consumer's commit and the index write.
+    connections.add_connection("default", OpenSearch(["http://127.0.0.1:9"], max_retries=0, timeout=1))
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            assert apply_event("catalog", _envelope(row))
+    finally:
+        connections.add_connection("default", live)
+    assert _document(tee)["price_min"] == 1500
+    # The event is recorded: a redelivery is a duplicate and writes nothing...
+    with django_capture_on_commit_callbacks(execute=True):
+        assert not apply_event("catalog", _envelope(row))
+    assert _document(tee)["price_min"] == 1500
+    # ...the row stays pending, and the sweep writes it (and makes cached searches stale).
+    assert tasks.search_index_sweep() == 1
+    assert _document(tee)["price_min"] == 1357
+    assert _search(client, q="pocket tee")["results"][0]["price_min"] == 1357
+    assert tasks.search_index_sweep() == 0

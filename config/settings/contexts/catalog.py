@@ -24,3 +24,7 @@ CATALOG_SEARCH_CACHE_SECONDS = env.int("CATALOG_SEARCH_CACHE_SECONDS", default=3
 # Off: every read is built from PostgreSQL / OpenSearch as if nothing were cached (to rule the cache
 # out when diagnosing, and the uncached baseline of scripts/bench/browse). Same code path otherwise.
 CATALOG_READ_CACHE = env.bool("CATALOG_READ_CACHE", default=True)
+# Index writes happen after the handler's commit; one that failed then is retried by this sweep.
+CATALOG_BEAT_SCHEDULE = {
+    "catalog-search-index-sweep": {"task": "apps.catalog.tasks.search_index_sweep", "schedule": 30.0},
+}
