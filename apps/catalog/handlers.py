@@ -9,25 +9,41 @@ from the rows as they were before it.
 
 from __future__ import annotations
 
-from apps.catalog import indexing, readcache, selectors
+from apps.catalog import indexing, read_models, readcache, selectors
 from apps.catalog.readcache import CATALOG, STRUCTURE, product_scope
 from nexuscart.consumers import event_handler
 from nexuscart.events import Envelope
 
 
 @event_handler("catalog.ProductChanged", group="catalog")
-@event_handler("catalog.PriceChanged", group="catalog")
 @event_handler("catalog.SkuCreated", group="catalog")
 def reindex_product(envelope: Envelope) -> None:
     product_id = int(envelope.payload["product_id"])
     indexing.products_sync(product_ids=[product_id])
-    # Listings and search show names and prices: the catalog-wide version; the detail its own; a
-    # product change may rename or move it: the structure (slugs, breadcrumbs) too.
+    # A changed product may match other searches or move: the catalog-wide version; the detail its
+    # own; a product change may rename or move it: the structure (slugs, breadcrumbs) too.
     slugs = set(selectors.product_slugs(product_ids=[product_id]).values())
     if envelope.payload.get("slug"):
         slugs.add(envelope.payload["slug"])
     structure = [STRUCTURE] if envelope.type == "catalog.ProductChanged" else []
     readcache.bump([CATALOG, *structure, *(product_scope(s) for s in slugs)])
+
+
+@event_handler("catalog.PriceChanged", group="catalog")
+def reprice_product(envelope: Envelope) -> None:
+    product_id = int(envelope.payload["product_id"])
+    before = selectors.listing_facts(product_ids=[product_id])
+    indexing.products_sync(product_ids=[product_id])
+    after = selectors.listing_facts(product_ids=[product_id])
+    # The product's detail and whatever shows it (readcache.depends_on); listings ordered or filtered
+    # by price (every price, or those under its top-level category). Which products a listing holds
+    # and its facet counts move only when the product's price bucket does (or it leaves the listings).
+    scopes = {read_models.prices_scope()}
+    for facts in (*before.values(), *after.values()):
+        scopes |= {product_scope(facts.slug), read_models.prices_scope(facts.root_category_id)}
+    if before != after:
+        scopes.add(CATALOG)
+    readcache.bump(scopes)
 
 
 @event_handler("inventory.StockLevelChanged", group="catalog")

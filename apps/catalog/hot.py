@@ -65,18 +65,27 @@ async def _versions(scopes: tuple[str, ...]) -> tuple[int, ...] | None:
 async def _cached(name: str, key: str, scopes: tuple[str, ...]) -> Rendered | None:
     if not settings.CATALOG_READ_CACHE:
         return None
-    stamp = await _versions(scopes)
+    stamp = await _versions((readcache.SEQ, *scopes))
     if stamp is None:
         return None
-    local_key, redis_key = readcache.value_cache_key(name, key, stamp)
-    value = readcache.local_get(local_key)
-    if value is None:
+    seq, *versions = stamp
+    local_key, redis_key = readcache.value_cache_key(name, key, tuple(versions))
+    entry = readcache.local_get(local_key)
+    if entry is None:
         raw = await nc_redis.async_client().get(redis_key)
         if raw is None:
             return None
-        value = pickle.loads(raw)  # noqa: S301 -- our own cache (django-redis' pickle serializer)
-        readcache.local_put(local_key, value)
-    return value if isinstance(value, Rendered) else None
+        entry = pickle.loads(raw)  # noqa: S301 -- our own cache (django-redis' pickle serializer)
+        if not isinstance(entry, readcache.Entry):
+            return None
+        readcache.local_put(local_key, entry)
+    if entry.seq < seq and entry.deps:
+        # Something was bumped since it was built: current if none of what it shows was.
+        deps = tuple(entry.deps)
+        found = await _versions(deps)
+        if not readcache.current(entry, seq, lambda _: found):
+            return None  # Django rebuilds it (a dependency Redis does not know yet included)
+    return entry.value if isinstance(entry.value, Rendered) else None
 
 
 def _not_modified(request: HotRequest, etag: str, last_modified: int) -> bool:

@@ -12,7 +12,7 @@ import json
 from django.conf import settings
 
 from apps.catalog import readcache, selectors
-from apps.catalog.readcache import CATALOG, STRUCTURE, product_scope
+from apps.catalog.readcache import PRICES, STRUCTURE, product_scope
 from apps.catalog.search import ProductCard, SearchParams, SearchResult
 
 
@@ -23,8 +23,34 @@ def product_scopes(slug: str) -> tuple[str, ...]:
 
 
 def product_page_scopes(slug: str) -> tuple[str, ...]:
-    """The storefront page shows other products too (related cards: their prices, their stock)."""
-    return (CATALOG, product_scope(slug))
+    """The storefront page's declared scopes; the related cards it shows are recorded by their
+    cached search (readcache.depends_on), so another product's price change leaves it alone."""
+    return (STRUCTURE, product_scope(slug))
+
+
+def shows(cards) -> None:
+    """The value being built shows these products (their names, prices, stock): it depends on them."""
+    readcache.depends_on(product_scope(card.slug) for card in cards)
+
+
+def prices_scope(root_category_id: int | None = None) -> str:
+    """Every price change (None), or those of products under one top-level category."""
+    return PRICES if root_category_id is None else f"{PRICES}:{root_category_id}"
+
+
+def by_price(
+    *, sort: str | None, category_id: int | None, min_price: int | None = None, max_price: int | None = None
+) -> None:
+    """A listing ordered or filtered by price depends on the prices of the products it may hold (which
+    ones, in which order): those under its top-level category, or every price."""
+    if (sort or "").lstrip("-") != "price" and min_price is None and max_price is None:
+        return
+    root = None
+    if category_id is not None:
+        tree = selectors.category_tree_get()
+        node = tree.by_id.get(category_id)
+        root = tree.ancestors(node)[0].id if node is not None else None
+    readcache.depends_on([prices_scope(root)])
 
 
 def product_detail(*, slug: str) -> selectors.ProductDetail:
@@ -52,15 +78,26 @@ def search_key(params: SearchParams) -> str:
     )
 
 
+def _search(params: SearchParams) -> SearchResult:
+    result = selectors.product_search(params=params)
+    shows(result.results)
+    by_price(sort=params.sort, category_id=params.category_id, min_price=params.min_price, max_price=params.max_price)
+    return result
+
+
 def product_search(*, params: SearchParams) -> tuple[SearchResult, bool]:
-    """The search result and whether it came from the cache (short TTL, keyed by the catalog version)."""
+    """The search result and whether it came from the cache (short TTL, keyed by the catalog version,
+    current while the products it shows are)."""
     return readcache.lookup(
-        "search",
-        search_key(params),
-        lambda: selectors.product_search(params=params),
-        ttl=settings.CATALOG_SEARCH_CACHE_SECONDS,
+        "search", search_key(params), lambda: _search(params), ttl=settings.CATALOG_SEARCH_CACHE_SECONDS
     )
 
 
+def _featured(limit: int) -> list[ProductCard]:
+    cards = selectors.product_featured_list(limit=limit)
+    shows(cards)
+    return cards
+
+
 def product_featured(*, limit: int = 8) -> list[ProductCard]:
-    return readcache.get_or_build("featured", str(limit), lambda: selectors.product_featured_list(limit=limit))
+    return readcache.get_or_build("featured", str(limit), lambda: _featured(limit))

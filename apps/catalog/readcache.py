@@ -2,30 +2,40 @@
 
 Two levels, as the seed does with Caffeine over Redis: an in-process L1 (cachetools TTLCache) over
 Redis L2 (Django's cache). Nothing is ever deleted to invalidate: every cached value is keyed by the
-*versions* it was built from, and events bump those versions (apps/catalog/handlers.py), so the next
-read misses and rebuilds from PostgreSQL. Two kinds of version live in Redis:
+*versions* of the scopes it was built from, and events bump those versions (apps/catalog/handlers.py).
 
-- the catalog-wide version `all`: listings, home, search results. Bumped by product, price and
-  category changes, and stock changes that flip a product's in-stock flag;
-- `structure`: names, slugs and categories (the category tree, breadcrumbs). Bumped by product
-  and category changes only;
-- one per product (by slug): its detail / page (with `structure`). Bumped by every change of the
-  product, its prices or its stock.
+Scopes (each a Redis key holding a version):
+- `all`: what decides which products a listing holds and its facet counts: products created, edited
+  or (de)activated, a product's price moving to another price bucket, an in-stock flip;
+- `structure`: names, slugs and categories (the category tree, breadcrumbs);
+- `prices`: every price change; only listings that filter or sort by price depend on it;
+- one per product (by slug): its detail, and every listing or page that *shows* it.
+
+A value's key names its declared scopes' versions (a bump there: a new key, a miss). What a build
+discovers it depends on (the products a listing shows, the scopes of an inner cached lookup it used)
+is recorded with the value instead: `depends_on`. Every bump takes the next number of one counter
+(`seq`) and stores it as the scope's version, atomically (one Lua script), and a value remembers the
+counter as it was before it was built: it is current while none of its dependencies' versions is
+above that. So a staff price change re-misses that product's detail and the listings that show it
+(and listings sorted or filtered by price), not the whole catalog.
 
 A process re-reads the versions it uses from Redis at most every CATALOG_VERSION_RECHECK_SECONDS
-(0.1 s), so a bump is seen everywhere within that much of the event being applied. Versions start
-from a clock value, never from 0: a Redis that lost its keys cannot bring an old version (and an L1
-entry built under it) back.
+(0.1 s), so a bump is seen everywhere within that much of the event being applied. The counter
+starts from a clock value, never from 0, and a scope Redis does not know starts at the current
+counter: a Redis that lost its keys cannot bring an old version (and an L1 entry built under it)
+back, and an unknown scope can only make a value look stale, never fresh.
 
 Checkout never reads from here: order prices from catalog.selectors.skus_get (PostgreSQL).
 """
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from cachetools import TTLCache
@@ -33,12 +43,18 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from nexuscart import redis as nc_redis
+
 T = TypeVar("T")
 
 CATALOG = "all"
 # Names, slugs and categories (ProductChanged, category edits): what a product page shares with the
 # rest of the catalog. A price or stock change elsewhere leaves it alone.
 STRUCTURE = "structure"
+# Every price change: the order of a listing sorted by price, the members of one filtered by it.
+PRICES = "prices"
+# The bump counter (see the module's docstring); read with every lookup's versions.
+SEQ = "seq"
 _VERSION_PREFIX = "catalog:rv:"
 _VALUE_PREFIX = "catalog:rm:"
 
@@ -47,6 +63,57 @@ _values: TTLCache = TTLCache(maxsize=settings.CATALOG_L1_MAXSIZE, ttl=settings.C
 # scope -> (version, monotonic time it was read from Redis); the recheck interval is read per call
 # so a test (or an operator) can change it.
 _versions: dict[str, tuple[int, float]] = {}
+
+# Both scripts run atomically in Redis: nobody can see the counter moved but a scope not yet set.
+# KEYS[1] is the counter, ARGV[1] the clock value it starts from when Redis does not know it.
+_READ_LUA = """
+local seq = redis.call('GET', KEYS[1])
+if not seq then redis.call('SET', KEYS[1], ARGV[1]); seq = ARGV[1] end
+local out = {seq}
+for i = 2, #KEYS do
+  local v = redis.call('GET', KEYS[i])
+  if not v then redis.call('SET', KEYS[i], seq); v = seq end
+  out[i] = v
+end
+return out
+"""
+_BUMP_LUA = """
+if not redis.call('GET', KEYS[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+local seq = redis.call('INCR', KEYS[1])
+for i = 2, #KEYS do redis.call('SET', KEYS[i], seq) end
+return seq
+"""
+_scripts: dict[str, object] = {}
+
+
+def _script(name: str, source: str):
+    client = nc_redis.client()
+    found = _scripts.get(name)
+    if found is None or found.registered_client is not client:
+        found = _scripts[name] = client.register_script(source)
+    return found
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What L1 and L2 hold: the value, the counter before it was built, what it was found to depend on."""
+
+    value: object
+    seq: int
+    deps: frozenset[str] = frozenset()
+
+
+@dataclass
+class _Collector:
+    deps: set[str] = field(default_factory=set)
+    seq: int | None = None
+
+    def add(self, scopes: Iterable[str], seq: int) -> None:
+        self.deps.update(scopes)
+        self.seq = seq if self.seq is None else min(self.seq, seq)
+
+
+_collecting: contextvars.ContextVar[_Collector | None] = contextvars.ContextVar("readcache_deps", default=None)
 
 
 def product_scope(slug: str) -> str:
@@ -72,13 +139,9 @@ def versions(scopes: tuple[str, ...]) -> tuple[int, ...]:
             known[scope] = seen[0] if seen is not None and seen[1] > oldest else None
     missing = [s for s, v in known.items() if v is None]
     if missing:
-        found = cache.get_many([_vkey(s) for s in missing])
-        for scope in missing:
-            value = found.get(_vkey(scope))
-            if value is None:
-                # First use (or Redis lost the key): start from the clock, never from an old number.
-                cache.add(_vkey(scope), _fresh_version(), timeout=None)
-                value = cache.get(_vkey(scope))
+        keys = [cache.make_key(_vkey(SEQ)), *(cache.make_key(_vkey(s)) for s in missing)]
+        found = _script("read", _READ_LUA)(keys=keys, args=[_fresh_version()])
+        for scope, value in zip(missing, found[1:], strict=True):
             known[scope] = int(value)
         with _lock:
             if len(_versions) > 50_000:
@@ -100,15 +163,34 @@ def bump(scopes: Iterable[str]) -> None:
 
 def bump_now(scopes: Iterable[str]) -> None:
     """Bump at once (callers already past their commit)."""
-    scopes = list(scopes)
-    for scope in scopes:
-        try:
-            cache.incr(_vkey(scope))
-        except ValueError:
-            cache.add(_vkey(scope), _fresh_version(), timeout=None)
+    scopes = sorted(set(scopes) - {SEQ})
+    if not scopes:
+        return
+    keys = [cache.make_key(_vkey(SEQ)), *(cache.make_key(_vkey(s)) for s in scopes)]
+    _script("bump", _BUMP_LUA)(keys=keys, args=[_fresh_version()])
     with _lock:
-        for scope in scopes:
+        for scope in (SEQ, *scopes):
             _versions.pop(scope, None)
+
+
+def depends_on(scopes: Iterable[str]) -> None:
+    """Record, for the value being built now (if any), that it also depends on these scopes.
+
+    Builders call it with what they found: the products a listing shows, `PRICES` for a listing
+    ordered by price. A bump of any of them after the build began makes the value stale.
+    """
+    collector = _collecting.get()
+    if collector is not None:
+        collector.deps.update(scopes)
+
+
+def current(entry: Entry, seq: int, dep_versions: Callable[[tuple[str, ...]], tuple[int, ...] | None]) -> bool:
+    """Whether an entry is still current: nothing was bumped since its build began, or none of its
+    dependencies was. `dep_versions` answers None when it cannot tell (the hot path: not known yet)."""
+    if entry.seq >= seq or not entry.deps:
+        return True
+    found = dep_versions(tuple(entry.deps))
+    return found is not None and max(found) <= entry.seq
 
 
 def _value_key(name: str, key: str, stamp: tuple[int, ...]) -> str:
@@ -134,19 +216,33 @@ def lookup(
     """As get_or_build, and whether it was a cache hit (L1 or L2) rather than built now."""
     if not settings.CATALOG_READ_CACHE:
         return build(), False
-    full = _value_key(name, key, versions(scopes))
+    seq, *stamp = versions((SEQ, *scopes))
+    full = _value_key(name, key, tuple(stamp))
     with _lock:
-        value = _values.get(full, _MISSING)
-    if value is not _MISSING:
-        return value, True
-    value = cache.get(full, _MISSING)
-    hit = value is not _MISSING
+        entry = _values.get(full)
+    hit = isinstance(entry, Entry) and current(entry, seq, versions)
     if not hit:
-        value = build()
-        cache.set(full, value, ttl if ttl is not None else settings.CATALOG_L2_SECONDS)
-    with _lock:
-        _values[full] = value
-    return value, hit
+        entry = cache.get(full)
+        hit = isinstance(entry, Entry) and current(entry, seq, versions)
+        if hit:
+            with _lock:
+                _values[full] = entry
+    if not hit:
+        collector = _Collector()
+        token = _collecting.set(collector)
+        try:
+            value = build()
+        finally:
+            _collecting.reset(token)
+        entry = Entry(value, min(seq, collector.seq or seq), frozenset(collector.deps))
+        cache.set(full, entry, ttl if ttl is not None else settings.CATALOG_L2_SECONDS)
+        with _lock:
+            _values[full] = entry
+    outer = _collecting.get()
+    if outer is not None:
+        # A value built from this one depends on what this one depends on, from this one's start.
+        outer.add((*scopes, *entry.deps), entry.seq)
+    return entry.value, hit
 
 
 # --- For the hot path (apps/catalog/hot.py), which reads Redis with its asyncio client ------
@@ -178,14 +274,15 @@ def remember_versions(found: dict[str, int]) -> None:
             _versions[scope] = (value, now)
 
 
-def local_get(full: str) -> object | None:
+def local_get(full: str) -> Entry | None:
     with _lock:
-        return _values.get(full)
+        found = _values.get(full)
+    return found if isinstance(found, Entry) else None
 
 
-def local_put(full: str, value: object) -> None:
+def local_put(full: str, entry: Entry) -> None:
     with _lock:
-        _values[full] = value
+        _values[full] = entry
 
 
 def stamp_of(scopes: tuple[str, ...]) -> str:
@@ -198,10 +295,3 @@ def clear_local() -> None:
     with _lock:
         _values.clear()
         _versions.clear()
-
-
-class _Missing:
-    pass
-
-
-_MISSING = _Missing()

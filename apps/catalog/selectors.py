@@ -18,6 +18,7 @@ from apps.catalog import search as catalog_search
 from apps.catalog.models import Category, Product, ProductSearchEntry, Variant
 from apps.catalog.search import (
     CARD_FIELDS,
+    PRICE_BUCKETS,
     ProductCard,
     SearchParams,
     SearchResult,
@@ -342,6 +343,35 @@ def product_featured_list(*, limit: int = 8) -> list[ProductCard]:
 
 def product_slugs(*, product_ids: Iterable[int]) -> dict[int, str]:
     return dict(Product.objects.filter(pk__in=list(product_ids)).values_list("pk", "slug"))
+
+
+@dataclass(frozen=True)
+class ListingFacts:
+    """What decides a product's place in listings and their facet counts (not its shown price)."""
+
+    slug: str
+    root_category_id: int | None
+    is_active: bool
+    in_stock: bool
+    price_bucket: int | None
+
+
+def _price_bucket(price: int | None) -> int | None:
+    if price is None:
+        return None
+    return next(
+        i for i, (lo, hi) in enumerate(PRICE_BUCKETS) if (lo is None or price >= lo) and (hi is None or price < hi)
+    )
+
+
+def listing_facts(*, product_ids: Iterable[int]) -> dict[int, ListingFacts]:
+    rows = ProductSearchEntry.objects.filter(product_id__in=list(product_ids)).values_list(
+        "product_id", "product__slug", "category_ids", "is_active", "in_stock", "price_min"
+    )
+    return {
+        pid: ListingFacts(slug, ids[0] if ids else None, active, in_stock, _price_bucket(price))
+        for pid, slug, ids, active, in_stock, price in rows
+    }
 
 
 def listing_stock_flags(*, sku: str) -> dict[int, tuple[str, bool]]:

@@ -31,17 +31,13 @@ def _catalog_wide(*args, **kwargs) -> tuple[str, ...]:
 def home(request: HttpRequest) -> HttpResponse:
     tree = selectors.category_tree_get()
     featured = [n for n in tree.roots if n.is_featured] or tree.roots
+    products = read_models.product_featured(limit=8)
+    # The template's fragment cache: the catalog-wide version and those of the products it shows.
+    version = readcache.stamp_of((CATALOG, *(readcache.product_scope(p.slug) for p in products)))
     return render(
         request,
         "storefront/home.html",
-        page_cache.context(
-            request,
-            {
-                "categories": featured[:8],
-                "products": read_models.product_featured(limit=8),
-                "catalog_version": readcache.stamp_of((CATALOG,)),
-            },
-        ),
+        page_cache.context(request, {"categories": featured[:8], "products": products, "catalog_version": version}),
     )
 
 

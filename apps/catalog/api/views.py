@@ -110,6 +110,13 @@ class ProductListApi(APIView):
     def _build(self, request: Request) -> Rendered:
         params = product_list_params_from(request.query_params)
         page = selectors.product_list(**params)
+        read_models.shows(page.results)
+        read_models.by_price(
+            sort=params.get("sort"),
+            category_id=params.get("category_id"),
+            min_price=params.get("min_price"),
+            max_price=params.get("max_price"),
+        )
         next_url = None
         if page.next_cursor:
             query = request.query_params.copy()
