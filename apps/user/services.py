@@ -19,6 +19,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken, Token
 
 from apps.user import lockout
+from apps.user.active import users_set_active  # noqa: F401 -- re-exported: the bulk (de)activation service
 from apps.user.events import UserRegistered
 from apps.user.guests import guest_account_create, is_guest  # noqa: F401 -- re-exported for other contexts
 from apps.user.models import Address, User

@@ -1,0 +1,85 @@
+"""Bulk deactivation reaches the inactive-user set (nexuscart.active_users), so a deactivated
+account's live JWT is refused by the lean JWT check (/api/v1/orders) and by the hot path.
+
+A bulk `update(is_active=False)` sends no post_save: it used to leave the set untouched, and the
+token went on working until it expired.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.test import Client
+from rest_framework_simplejwt.tokens import AccessToken
+
+from apps.user import services
+from apps.user.models import User
+from apps.user.tests.factories import UserFactory
+from nexuscart.active_users import INACTIVE_USERS_KEY
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the set is written on commit
+
+
+def _orders_status(user: User) -> int:
+    token = AccessToken.for_user(user)
+    return Client().get("/api/v1/orders", HTTP_AUTHORIZATION=f"Bearer {token}").status_code
+
+
+def _inactive(redis_client) -> set[int]:
+    return {int(member) for member in redis_client.smembers(INACTIVE_USERS_KEY)}
+
+
+def test_admin_bulk_deactivation_refuses_the_accounts_live_tokens(client, redis_client):
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    gone, also_gone, stays = UserFactory(), UserFactory(), UserFactory()
+    assert [_orders_status(u) for u in (gone, also_gone, stays)] == [200, 200, 200]  # "active" remembered
+
+    client.force_login(staff)
+    response = client.post(
+        "/admin/user/user/",
+        {"action": "deactivate_accounts", "_selected_action": [gone.pk, also_gone.pk, staff.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "2 account(s) deactivated." in response.content.decode()  # never the staff member's own
+
+    assert _inactive(redis_client) == {gone.pk, also_gone.pk}
+    assert [_orders_status(u) for u in (gone, also_gone, stays)] == [401, 401, 200]
+    assert User.objects.get(pk=staff.pk).is_active
+
+    client.post("/admin/user/user/", {"action": "activate_accounts", "_selected_action": [gone.pk]})
+    assert _inactive(redis_client) == {also_gone.pk}
+    assert _orders_status(gone) == 200
+
+
+def test_the_service_records_every_selected_account_and_repairs_a_bypassed_update(redis_client):
+    first, second = UserFactory(), UserFactory()
+    assert services.users_set_active(user_ids=[first.pk, second.pk], active=False) == 2
+    assert _inactive(redis_client) == {first.pk, second.pk}
+    assert _orders_status(first) == 401
+
+    # A bulk update that bypassed the set: running the service again records it (0 rows changed).
+    third = UserFactory()
+    User.objects.filter(pk=third.pk).update(is_active=False)
+    assert services.users_set_active(user_ids=[third.pk], active=False) == 0
+    assert third.pk in _inactive(redis_client)
+
+    assert services.users_set_active(user_ids=[first.pk, second.pk, third.pk, 10**12], active=True) == 3
+    assert _inactive(redis_client) == set()
+    assert _orders_status(first) == 200
+
+
+@pytest.mark.slow
+def test_the_hot_path_refuses_a_bulk_deactivated_accounts_token(uvicorn_server, redis_client):
+    server = uvicorn_server()
+    http = server.session()
+    user = UserFactory()
+    headers = {"Authorization": f"Bearer {AccessToken.for_user(user)}"}
+    status_url = f"{server.url}/api/v1/flash-sales/reservations/999999999"
+    assert http.get(status_url, headers=headers, timeout=10).status_code == 404  # a valid token: no such one
+
+    services.users_set_active(user_ids=[user.pk], active=False)
+    time.sleep(1.2)  # the hot process may remember "active" for HOT_ACTIVE_CHECK_SECONDS (1 s)
+    refused = http.get(status_url, headers=headers, timeout=10)
+    assert (refused.status_code, refused.json()["code"]) == (401, "authentication_failed")
