@@ -17,6 +17,15 @@ request path). redis-py's own default would retry 10 times with 5 s timeouts (a 
 call); here a client retries a broken connection once or twice with a few ms of backoff and
 never retries a timeout on the request path (a script whose reply timed out may have run).
 
+A Redis that stalls must cost a request one timeout, not one per call: every sync connection
+(these clients and Django's cache, through GuardedConnectionPool) goes through a per-process
+breaker per server (`guard`). After a connect/read timeout or a broken connection the server is
+marked down: calls on it fail at once with RedisUnavailable (a ConnectionError, so callers'
+existing 503 / fail-open handling applies) instead of each waiting its own timeout, while a
+background PING every COOLDOWN_SECONDS finds out when it is back and closes the breaker. The breaker cannot
+live in Redis (nexuscart/circuit.py keeps the providers' breakers there): it is per process.
+Timeouts are never retried (sync or async): a retry of a stalled call only doubles the wait.
+
 Clients are cached per process (sync; re-created after fork) and per event loop (asyncio), keyed
 by route and timeout, so settings overridden in a test take effect on the next call.
 """
@@ -24,8 +33,10 @@ by route and timeout, so settings overridden in a test take effect on the next c
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
+import time
 import weakref
 from dataclasses import dataclass
 from typing import Any
@@ -35,18 +46,190 @@ import redis.asyncio as aioredis
 from django.conf import settings
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.asyncio.retry import Retry as AsyncRetry
-from redis.backoff import ExponentialWithJitterBackoff
+from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
 from redis.cluster import RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
+logger = logging.getLogger(__name__)
+
 DEFAULT = "default"
 ASYNC_MAX_CONNECTIONS = 256
+# A server that timed out or refused a connection is taken as down (per process) and PINGed in
+# the background every COOLDOWN_SECONDS, each PING given PROBE_TIMEOUT_SECONDS to answer.
+COOLDOWN_SECONDS = 0.5
+PROBE_TIMEOUT_SECONDS = 0.5
 
 # Errors that mean "Redis is not answering right now": callers on the request path turn these
 # into a 503, long-running processes back off and try again.
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError)
+
+
+class RedisUnavailable(RedisConnectionError):
+    """Not attempted: this server failed moments ago (the process's breaker for it is open)."""
+
+
+class ServerGuard:
+    """The breaker of one Redis server in this process.
+
+    Closed until a call times out or cannot connect; then open: every call fails at once while a
+    background thread PINGs the server every COOLDOWN_SECONDS with a short timeout, and the first
+    answer closes it. No request pays for probing a server that is still down.
+    """
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+        self.address = f"{host}:{port}"
+        self._lock = threading.Lock()
+        self._open = False
+        self.trips = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self._open
+
+    def check(self) -> None:
+        if self._open:
+            raise RedisUnavailable(f"Redis {self.address} is unavailable (breaker open)")
+
+    def failed(self) -> None:
+        with self._lock:
+            if self._open:
+                return
+            self._open = True
+            self.trips += 1
+        logger.warning("redis breaker open", extra={"redis": self.address})
+        threading.Thread(target=self._probe_until_up, name=f"redis-probe-{self.address}", daemon=True).start()
+
+    def succeeded(self) -> None:
+        with self._lock:
+            if not self._open:
+                return
+            self._open = False
+        logger.warning("redis breaker closed", extra={"redis": self.address})
+
+    def _probe_until_up(self) -> None:
+        probe = redis_lib.Connection(
+            host=self.host, port=self.port, socket_timeout=PROBE_TIMEOUT_SECONDS,
+            socket_connect_timeout=PROBE_TIMEOUT_SECONDS, retry=Retry(NoBackoff(), 0),
+        )  # fmt: skip
+        while self._open:
+            time.sleep(COOLDOWN_SECONDS)
+            try:
+                probe.connect()
+                probe.send_command("PING")
+                probe.read_response()
+            except redis_lib.ResponseError:  # e.g. NOAUTH: it answered, so it is up
+                pass
+            except redis_lib.RedisError:
+                probe.disconnect()
+                continue
+            probe.disconnect()
+            self.succeeded()
+
+
+_guards: dict[tuple[int, str, int], ServerGuard] = {}
+_guards_lock = threading.Lock()
+
+
+def guard(host: str, port: int) -> ServerGuard:
+    """This process's breaker for the Redis server at host:port (per pid: a forked child starts closed)."""
+    key = (os.getpid(), host, int(port))
+    found = _guards.get(key)
+    if found is None:
+        with _guards_lock:
+            found = _guards.setdefault(key, ServerGuard(host, int(port)))
+    return found
+
+
+class GuardedConnection(redis_lib.Connection):
+    """redis-py's TCP connection, reporting to and refused by its server's ServerGuard."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._guard = guard(self.host, self.port)
+
+    def _guarded(self, call: Any, *args: Any, **kwargs: Any) -> Any:
+        self._guard.check()
+        # A connection that worked and then broke (a restart, an idle connection the server
+        # closed) is retried by redis-py on a fresh one: only failing to connect, or no answer
+        # in time, says the server itself is down.
+        connecting = self._sock is None
+        try:
+            result = call(*args, **kwargs)
+        except RedisTimeoutError:
+            self._guard.failed()
+            raise
+        except RedisConnectionError as exc:
+            if connecting and not isinstance(exc, RedisUnavailable):
+                self._guard.failed()
+            raise
+        except redis_lib.ResponseError:  # the server answered (an error reply): it is up
+            self._guard.succeeded()
+            raise
+        return result
+
+    def connect(self) -> None:
+        if not self._sock:
+            self._guarded(super().connect)
+
+    def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        self._guarded(super().send_packed_command, command, check_health)
+
+    def read_response(self, *args: Any, **kwargs: Any) -> Any:
+        response = self._guarded(super().read_response, *args, **kwargs)
+        self._guard.succeeded()
+        return response
+
+
+class GuardedAsyncConnection(aioredis.Connection):
+    """redis.asyncio's TCP connection, with the same per-server breaker as GuardedConnection."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._guard = guard(self.host, self.port)
+
+    async def _guarded(self, call: Any, *args: Any, **kwargs: Any) -> Any:
+        self._guard.check()
+        connecting = not self.is_connected
+        try:
+            return await call(*args, **kwargs)
+        except RedisTimeoutError:
+            self._guard.failed()
+            raise
+        except RedisConnectionError as exc:
+            if connecting and not isinstance(exc, RedisUnavailable):
+                self._guard.failed()
+            raise
+        except redis_lib.ResponseError:
+            self._guard.succeeded()
+            raise
+
+    async def connect(self) -> None:
+        if not self.is_connected:
+            await self._guarded(super().connect)
+
+    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        await self._guarded(super().send_packed_command, command, check_health)
+
+    async def read_response(self, *args: Any, **kwargs: Any) -> Any:
+        response = await self._guarded(super().read_response, *args, **kwargs)
+        self._guard.succeeded()
+        return response
+
+
+class GuardedConnectionPool(redis_lib.ConnectionPool):
+    """A ConnectionPool of GuardedConnections with this module's timeouts and retry policy unless
+    given others: Django's cache uses it (CACHES OPTIONS CONNECTION_POOL_CLASS)."""
+
+    def __init__(self, connection_class: type = GuardedConnection, **kwargs: Any):
+        if connection_class is redis_lib.Connection:
+            connection_class = GuardedConnection
+        for name, value in _timeouts(None, asynchronous=False).items():
+            kwargs.setdefault(name, value)
+        kwargs.setdefault("retry", _sync_retry())
+        super().__init__(connection_class=connection_class, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -71,7 +254,19 @@ def _timeouts(timeout: float | None, *, asynchronous: bool) -> dict[str, float]:
 
 
 def _sync_retry() -> Retry:
-    return Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.1), retries=2)
+    # Only a connection that broke is retried, never a timeout (see the module docstring), and
+    # never a call the breaker refused.
+    return _NoRetryWhenUnavailable(
+        ExponentialWithJitterBackoff(base=0.01, cap=0.1), retries=2, supported_errors=(RedisConnectionError,)
+    )
+
+
+class _NoRetryWhenUnavailable(Retry):
+    def call_with_retry(self, do: Any, fail: Any, is_retryable: Any = None, with_failure_count: bool = False) -> Any:
+        def retryable(error: Exception) -> bool:
+            return not isinstance(error, RedisUnavailable) and (is_retryable is None or is_retryable(error))
+
+        return super().call_with_retry(do, fail, retryable, with_failure_count)
 
 
 def _async_retry() -> AsyncRetry:
@@ -86,7 +281,8 @@ def build(target: Route, *, timeout: float | None = None) -> redis_lib.Redis | R
     options: dict[str, Any] = {**_timeouts(timeout, asynchronous=False), "retry": _sync_retry()}
     if target.cluster:
         return RedisCluster.from_url(target.url, **options)
-    return redis_lib.Redis.from_url(target.url, health_check_interval=30, **options)
+    pool = GuardedConnectionPool.from_url(target.url, health_check_interval=30, **options)
+    return redis_lib.Redis(connection_pool=pool)
 
 
 def build_async(target: Route, *, timeout: float | None = None) -> aioredis.Redis | AsyncRedisCluster:
@@ -94,7 +290,10 @@ def build_async(target: Route, *, timeout: float | None = None) -> aioredis.Redi
     options: dict[str, Any] = {**_timeouts(timeout, asynchronous=True), "retry": _async_retry()}
     if target.cluster:
         return AsyncRedisCluster.from_url(target.url, max_connections=ASYNC_MAX_CONNECTIONS, **options)
-    return aioredis.Redis.from_url(target.url, max_connections=ASYNC_MAX_CONNECTIONS, **options)
+    pool = aioredis.ConnectionPool.from_url(target.url, max_connections=ASYNC_MAX_CONNECTIONS, **options)
+    if pool.connection_class is aioredis.Connection:  # not TLS or a Unix socket
+        pool.connection_class = GuardedAsyncConnection
+    return aioredis.Redis(connection_pool=pool)
 
 
 _sync_clients: dict[tuple[int, Route, float | None], Any] = {}
@@ -163,14 +362,20 @@ async def aclose_loop_clients() -> None:
 
 
 __all__ = [
+    "COOLDOWN_SECONDS",
     "DEFAULT",
     "UNAVAILABLE_ERRORS",
+    "GuardedAsyncConnection",
+    "GuardedConnection",
+    "GuardedConnectionPool",
+    "RedisUnavailable",
     "Route",
     "aclose_loop_clients",
     "async_client",
     "build",
     "build_async",
     "client",
+    "guard",
     "hot_client",
     "route",
 ]

@@ -86,7 +86,28 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default="postgres://nexuscart:nexuscart@127.0.0.1:5433/nexuscart"),
 }
-DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
+# django-prometheus's backend plus a client-side read timeout (nexuscart/db/base.py).
+DATABASES["default"]["ENGINE"] = "nexuscart.db"
+# A stalled or unreachable PostgreSQL must fail a request (503), not hang it: connect timeout,
+# server-side statement / idle-in-transaction timeouts, TCP keepalives and a user timeout (a dead
+# peer or network), and READ_TIMEOUT for a server that holds the connection open but never
+# answers. Options in DATABASE_URL's query string win. Behind PgBouncer (transaction pooling)
+# `options` must be allowed (ignore_startup_parameters) or set on the server/role instead.
+_statement_timeout_s = env.float("DB_STATEMENT_TIMEOUT", default=10.0)
+DATABASES["default"]["OPTIONS"] = {
+    "connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=3),
+    "options": f"-c statement_timeout={int(_statement_timeout_s * 1000)}"
+    f" -c idle_in_transaction_session_timeout={env.int('DB_IDLE_IN_TRANSACTION_TIMEOUT', default=60) * 1000}",
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+    **DATABASES["default"].get("OPTIONS", {}),
+}
+DATABASES["default"]["READ_TIMEOUT"] = (
+    env.float("DB_READ_TIMEOUT", default=_statement_timeout_s + 2 if _statement_timeout_s else 0.0) or None
+)
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Under ASGI every request runs its sync part in a fresh thread, so persistent per-thread
@@ -110,6 +131,8 @@ CACHES = {
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="nc"),
         "OPTIONS": {
             "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            # A per-process breaker per Redis server: a stalled Redis costs one timeout (nexuscart/redis.py).
+            "CONNECTION_POOL_CLASS": "nexuscart.redis.GuardedConnectionPool",
             "SOCKET_CONNECT_TIMEOUT": REDIS_CONNECT_TIMEOUT,
             "SOCKET_TIMEOUT": REDIS_TIMEOUT,
         },
