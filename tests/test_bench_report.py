@@ -293,3 +293,19 @@ def test_a_run_names_what_its_benchmark_left_behind_and_the_logs_keep_the_runs(r
     assert f"| `scripts/bench/redis_fsync` | {run.started.replace('T', ' ').rstrip('Z')} | ok |" in document
     assert f"database {name}" in document
     assert "**4,000/s at p99 20.0 ms**" in readme.read_text()
+
+
+def test_a_listener_beyond_loopback_is_told_from_a_loopback_one(report):
+    """/proc/net/tcp{,6} addresses: what the report samples while each benchmark runs (loopback only)."""
+    lo = report.leftovers
+    cases = {
+        "0100007F:1F90": ("127.0.0.1", 8080, True),
+        "00000000:0050": ("0.0.0.0", 80, False),  # noqa: S104 (an address parsed, nothing binds it)
+        "0A00A8C0:2328": ("192.168.0.10", 9000, False),
+        "00000000000000000000000001000000:1F90": ("::1", 8080, True),
+        "00000000000000000000000000000000:3A98": ("::", 15000, False),
+        "0000000000000000FFFF00000100007F:1F90": ("::ffff:7f00:1", 8080, True),
+    }
+    for text, (host, port, loopback) in cases.items():
+        address, number = lo._hex_address(text)
+        assert (str(address), number, lo._loopback(address)) == (host, port, loopback), text

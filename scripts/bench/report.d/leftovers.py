@@ -9,11 +9,13 @@ that benchmark's leak. A service that does not answer is left out of the snapsho
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
 import sys
 import urllib.request
+from pathlib import Path
 
 PG_ADMIN = os.environ.get("REPORT_PG_ADMIN_URL", "postgres://nexuscart:nexuscart@127.0.0.1:5433/postgres")
 KAFKA = os.environ.get("REPORT_KAFKA", "127.0.0.1:9092")
@@ -68,3 +70,33 @@ def left_behind(before: set[str], after: set[str]) -> list[str]:
         f"{prefix}.* ({len(names)} topics)" if len(names) > 1 else names[0] for prefix, names in by_prefix.items()
     ]
     return [n for n in new if not n.startswith("topic ")] + folded
+
+
+def _hex_address(text: str) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, int]:
+    """/proc/net/tcp's `0100007F:1F90` (the address in host byte order, 32-bit words) -> (127.0.0.1, 8080)."""
+    address, port = text.split(":")
+    raw = bytes.fromhex(address)
+    raw = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+    return ipaddress.ip_address(raw), int(port, 16)
+
+
+def _loopback(host: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    mapped = getattr(host, "ipv4_mapped", None)
+    return host.is_loopback or bool(mapped and mapped.is_loopback)
+
+
+def exposed_listeners() -> set[str]:
+    """TCP sockets listening on anything but loopback (0.0.0.0, ::, a real interface), as host:port."""
+    found: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if len(fields) > 3 and fields[3] == "0A":  # LISTEN
+                host, port = _hex_address(fields[1])
+                if not _loopback(host):
+                    found.add(f"[{host}]:{port}" if host.version == 6 else f"{host}:{port}")
+    return found

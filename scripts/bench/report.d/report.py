@@ -60,6 +60,7 @@ class Run:
     load_max: float | None = None  # the highest 1-minute load average seen while it ran
     started: str = ""  # UTC, ISO
     left: list[str] | None = None  # databases, topics, indices, Redis dbs that appeared and stayed (None: not checked)
+    exposed: list[str] | None = None  # sockets it listened on beyond loopback while it ran (None: not checked)
 
 
 def _load() -> str:
@@ -114,6 +115,7 @@ def run_bench(
     started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     chunks: list[str] = []
     peak = [os.getloadavg()[0]]
+    listening_before, exposed = leftovers.exposed_listeners(), set()
     # A session of its own, so a timeout stops the benchmark and every server it started.
     process = subprocess.Popen(
         command,
@@ -146,6 +148,7 @@ def run_bench(
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(min(2.0, max(0.05, deadline - time.monotonic())))
         peak.append(os.getloadavg()[0])
+        exposed |= leftovers.exposed_listeners() - listening_before  # loopback only: anything else is named
     reader.join(10)
     if status == "ok" and process.returncode:
         status = f"exit {process.returncode}"
@@ -155,7 +158,9 @@ def run_bench(
     left = leftovers.left_behind(before, leftovers.snapshot()) if before is not None else None
     if left:
         print(f"[report] {bench.name} left behind: {', '.join(left)}", flush=True)
-    run = Run(bench.name, seconds, status, load_before, load_after, line, max(peak), started_at, left)
+    if exposed:
+        print(f"[report] {bench.name} listened beyond loopback: {', '.join(sorted(exposed))}", flush=True)
+    run = Run(bench.name, seconds, status, load_before, load_after, line, max(peak), started_at, left, sorted(exposed))
     _save_run(run, log_dir)
     return output, run
 
@@ -225,14 +230,15 @@ def document(rows: list[Row], runs: list[Run], chart_name: str, mode: str) -> st
             "## Runs",
             "",
             "| benchmark | started (UTC) | status | seconds | load average (1, 5, 15 min) before → after | "
-            "peak 1-min load | left behind | last line |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- |",
+            "peak 1-min load | left behind | listened beyond loopback | last line |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         parts += [
             f"| `scripts/bench/{r.bench}` | {r.started.replace('T', ' ').rstrip('Z') or NONE} | {r.status} | "
             f"{r.seconds:.0f} | {r.load_before} → {r.load_after} | "
             f"{f'{r.load_max:.2f}' if r.load_max is not None else NONE} | "
-            f"{NONE if r.left is None else ', '.join(r.left) or 'nothing'} | `{r.line.replace('|', chr(92) + '|')}` |"
+            f"{NONE if r.left is None else ', '.join(r.left) or 'nothing'} | "
+            f"{NONE if r.exposed is None else ', '.join(r.exposed) or 'no'} | `{r.line.replace('|', chr(92) + '|')}` |"
             for r in runs
         ]
         total = sum(r.seconds for r in runs)
