@@ -5,7 +5,6 @@ from __future__ import annotations
 from django import forms
 
 from apps.user.models import Address
-from apps.user.zipcodes import zip_matches_state
 
 _AUTOCOMPLETE = {
     "name": "name",
@@ -29,7 +28,8 @@ class ProfileForm(forms.Form):
 
 
 class AddressForm(forms.ModelForm):
-    """Field shapes and validators come from the model, the same ones the service applies."""
+    """Field shapes and validators come from the model, the same ones the service applies; so does
+    the ZIP/state check (Address.clean, run by the ModelForm's full_clean)."""
 
     class Meta:
         model = Address
@@ -45,15 +45,6 @@ class AddressForm(forms.ModelForm):
             self.fields[name].widget.attrs["autocomplete"] = token
         self.fields["postal_code"].widget.attrs["inputmode"] = "numeric"
         self.fields["phone"].widget.attrs["type"] = "tel"
-
-    def clean(self) -> dict:
-        data = super().clean()
-        state, postal_code = data.get("state"), data.get("postal_code")
-        if state and postal_code and not zip_matches_state(postal_code, state):
-            self.add_error(
-                "postal_code", f"ZIP {postal_code} is not in {state}: please check the ZIP code and the state."
-            )
-        return data
 
     def add_service_errors(self, errors: dict[str, list[str]]) -> None:
         for field, messages in errors.items():

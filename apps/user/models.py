@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+
+from apps.user.zipcodes import zip_matches_state
 
 
 class UserManager(BaseUserManager["User"]):
@@ -120,3 +123,17 @@ class Address(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}, {self.line1}, {self.city}, {self.state} {self.postal_code}"
+
+    def clean(self) -> None:
+        # The one ZIP/state check: full_clean runs it for the storefront's ModelForms and for the
+        # address services behind the API (400 invalid_address naming postal_code).
+        if self.state and self.postal_code and not zip_matches_state(self.postal_code, self.state):
+            raise ValidationError(
+                {
+                    "postal_code": ValidationError(
+                        "ZIP %(zip)s is not in %(state)s: please check the ZIP code and the state.",
+                        code="zip_state_mismatch",
+                        params={"zip": self.postal_code, "state": self.state},
+                    )
+                }
+            )

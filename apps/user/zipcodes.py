@@ -1,6 +1,7 @@
 """Which US state a ZIP code belongs to, by its first three digits (USPS sectional centers).
 
-Used by the storefront's address form to catch "CA + 10001" before an order ships to nowhere.
+Used by Address.clean (so the storefront forms and the address API alike) to catch "CA + 10001"
+before an order ships to nowhere.
 Ranges are inclusive; a prefix listed under no state is not checked (new or unusual ZIPs pass).
 """
 

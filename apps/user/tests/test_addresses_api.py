@@ -185,3 +185,29 @@ def test_each_user_may_have_their_own_default(user):
     AddressFactory(is_default_shipping=True)
 
     assert Address.objects.filter(is_default_shipping=True).count() == 2
+
+
+def test_a_zip_of_another_state_is_a_400_as_in_the_storefront_form(authed):
+    """The ZIP/state check was only in the storefront form: the API stored "CA 10001"."""
+    response = authed.post(URL, {**VALID, "postal_code": "10001"}, format="json")
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "invalid_address"
+    assert response.json()["errors"]["postal_code"] == [
+        "ZIP 10001 is not in CA: please check the ZIP code and the state."
+    ]
+    assert not Address.objects.exists()
+
+
+def test_patching_the_state_alone_is_checked_against_the_stored_zip(authed):
+    address = authed.post(URL, VALID, format="json").json()
+
+    moved = authed.patch(f"{URL}/{address['id']}", {"state": "NY"}, format="json")
+    both = authed.patch(f"{URL}/{address['id']}", {"state": "NY", "postal_code": "10001"}, format="json")
+
+    assert moved.status_code == 400
+    assert moved.json()["code"] == "invalid_address"
+    assert "postal_code" in moved.json()["errors"]
+    assert both.status_code == 200
+    assert (both.json()["state"], both.json()["postal_code"]) == ("NY", "10001")
