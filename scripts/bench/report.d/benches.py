@@ -74,7 +74,7 @@ BENCHES = [
         rows_flash_sale,
         figures=flash_sale_figures,
     ),
-    Bench("outbox_relay", ("20000",), 120, "relay:", rows_outbox_relay),
+    Bench("outbox_relay", ("20000",), 100, "relay:", rows_outbox_relay),
     Bench("browse", ("--duration", "8s"), 270, "browse:", rows_browse),
     Bench(
         "search",
@@ -95,7 +95,7 @@ BENCHES = [
     Bench(
         "hot_redis_client",
         ("--rounds", "1", "--seconds", "1.5", "--concurrency", "1,256"),
-        35,
+        30,
         "evalsha at ",
         rows_hot_redis,
         figures=hot_redis_figures,
@@ -103,7 +103,7 @@ BENCHES = [
     Bench(
         "redis_fsync",
         ("--rounds", "1", "--seconds", "3"),
-        35,
+        30,
         "redis fsync:",
         rows_fsync,
         figures=fsync_figures,
