@@ -106,11 +106,6 @@ class Entry:
 @dataclass
 class _Collector:
     deps: set[str] = field(default_factory=set)
-    seq: int | None = None
-
-    def add(self, scopes: Iterable[str], seq: int) -> None:
-        self.deps.update(scopes)
-        self.seq = seq if self.seq is None else min(self.seq, seq)
 
 
 _collecting: contextvars.ContextVar[_Collector | None] = contextvars.ContextVar("readcache_deps", default=None)
@@ -128,10 +123,11 @@ def _fresh_version() -> int:
     return time.time_ns() // 1000
 
 
-def versions(scopes: tuple[str, ...]) -> tuple[int, ...]:
-    """The current version of each scope (L1 for up to CATALOG_VERSION_RECHECK_SECONDS, else Redis)."""
+def versions(scopes: tuple[str, ...], *, fresh: bool = False) -> tuple[int, ...]:
+    """The current version of each scope (L1 for up to CATALOG_VERSION_RECHECK_SECONDS, else Redis;
+    `fresh`: Redis)."""
     now = time.monotonic()
-    oldest = now - settings.CATALOG_VERSION_RECHECK_SECONDS
+    oldest = now if fresh else now - settings.CATALOG_VERSION_RECHECK_SECONDS
     known: dict[str, int | None] = {}
     with _lock:
         for scope in scopes:
@@ -171,6 +167,18 @@ def bump_now(scopes: Iterable[str]) -> None:
     with _lock:
         for scope in (SEQ, *scopes):
             _versions.pop(scope, None)
+
+
+def _known_from(entry: Entry) -> None:
+    """Dependencies Redis does not know yet were not bumped since the build began: they start at its
+    counter (only if still unknown: a bump meanwhile keeps its own, newer number). Left unknown, the
+    first read would start them at the counter of that moment and make the entry look stale."""
+    if not entry.deps:
+        return
+    pipe = nc_redis.client().pipeline(transaction=False)
+    for scope in entry.deps:
+        pipe.set(cache.make_key(_vkey(scope)), entry.seq, nx=True)
+    pipe.execute()
 
 
 def depends_on(scopes: Iterable[str]) -> None:
@@ -218,12 +226,16 @@ def lookup(
         return build(), False
     seq, *stamp = versions((SEQ, *scopes))
     full = _value_key(name, key, tuple(stamp))
+    outer = _collecting.get()
+    # Used to build another value (which will be stored as current from *its* start): its
+    # dependencies are checked against Redis itself, not this process's copy of their versions.
+    check = (lambda deps: versions(deps, fresh=True)) if outer is not None else versions
     with _lock:
         entry = _values.get(full)
-    hit = isinstance(entry, Entry) and current(entry, seq, versions)
+    hit = isinstance(entry, Entry) and current(entry, seq, check)
     if not hit:
         entry = cache.get(full)
-        hit = isinstance(entry, Entry) and current(entry, seq, versions)
+        hit = isinstance(entry, Entry) and current(entry, seq, check)
         if hit:
             with _lock:
                 _values[full] = entry
@@ -234,14 +246,14 @@ def lookup(
             value = build()
         finally:
             _collecting.reset(token)
-        entry = Entry(value, min(seq, collector.seq or seq), frozenset(collector.deps))
+        entry = Entry(value, seq, frozenset(collector.deps))
+        _known_from(entry)
         cache.set(full, entry, ttl if ttl is not None else settings.CATALOG_L2_SECONDS)
         with _lock:
             _values[full] = entry
-    outer = _collecting.get()
     if outer is not None:
-        # A value built from this one depends on what this one depends on, from this one's start.
-        outer.add((*scopes, *entry.deps), entry.seq)
+        # A value built from this one depends on what this one depends on.
+        outer.deps.update((*scopes, *entry.deps))
     return entry.value, hit
 
 

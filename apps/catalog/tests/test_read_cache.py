@@ -161,6 +161,43 @@ def test_a_price_change_leaves_other_products_pages_cached_but_not_the_listings(
     assert "$19.00" in client.get("/p/summit-pocket-tee/").content.decode()
 
 
+def test_a_price_change_re_misses_only_what_shows_the_product_or_orders_by_its_price(
+    client, listed, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    from nexuscart.consumers import apply_event
+    from nexuscart.models import OutboxEvent
+    from tests.factories import envelope_from_row
+
+    untouched = [  # none shows the tee, none is ordered by prices it is among
+        "/api/v1/products?category=electronics",
+        "/api/v1/products?category=electronics&sort=price",
+        "/api/v1/search?q=headphones",
+        "/api/v1/categories",
+        "/c/electronics/",
+        "/p/lumen-wireless-headphones/",
+        "/",
+    ]
+    showing = {
+        "/api/v1/products?category=men": '"price_min":1900',
+        "/api/v1/products?category=clothing&sort=-price": '"price_min":1900',
+        "/api/v1/search?q=pocket+tee": '"price_min":1900',
+        "/api/v1/products/summit-pocket-tee": '"price":1900',
+        "/c/men/": "$19.00",
+        "/p/summit-pocket-tee/": "$19.00",
+    }
+    for path in [*untouched, *showing]:
+        assert client.get(path).status_code == 200, path
+    services.variant_update(sku="TEE-M-GREY", price=1900)  # the same price bucket: no listing changes shape
+    row = OutboxEvent.objects.filter(event_type="catalog.PriceChanged").latest("id")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert apply_event("catalog", envelope_from_row(row))
+    for path in untouched:
+        with django_assert_num_queries(0):
+            assert client.get(path).status_code == 200, path
+    for path, expected in showing.items():
+        assert expected in client.get(path).content.decode(), path
+
+
 # --- Freshness through outbox -> relay -> Kafka -> consumer ----------------------------------
 @pytest.fixture
 def event_path(unique) -> Iterator[Callable[[], None]]:
