@@ -1,21 +1,19 @@
-"""Fixtures of the payment tests: the PayPal double, a private stripe-mock, a counting proxy."""
+"""Fixtures of the payment tests: the PayPal double, a private stripe-mock, a counting proxy (stripe_proxy.py)."""
 
 from __future__ import annotations
 
 import os
 import socket
 import subprocess
-import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import requests
 
 from apps.payment.tests.paypal_double import PayPalDouble
+from apps.payment.tests.stripe_proxy import StripeProxy
 
 STRIPE_MOCK = Path(__file__).resolve().parents[3] / ".local" / "tools" / "bin" / "stripe-mock"
 
@@ -94,55 +92,10 @@ def own_stripe_mock(settings) -> Iterator[StripeMockProcess]:
     mock.stop()
 
 
-class CountingProxy:
-    """Forwards to stripe-mock and counts what reaches it, per method and path."""
-
-    def __init__(self, upstream: str) -> None:
-        self.upstream = upstream
-        self.calls: Counter[str] = Counter()
-        self.lock = threading.Lock()
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args) -> None:
-                pass
-
-            def _forward(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with proxy.lock:
-                    proxy.calls[f"{self.command} {self.path.split('?')[0]}"] += 1
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
-                answer = requests.request(
-                    self.command, proxy.upstream + self.path, data=body, headers=headers, timeout=10
-                )
-                self.send_response(answer.status_code)
-                for name in ("Content-Type", "Request-Id", "Idempotency-Key"):
-                    if name in answer.headers:
-                        self.send_header(name, answer.headers[name])
-                self.send_header("Content-Length", str(len(answer.content)))
-                self.end_headers()
-                self.wfile.write(answer.content)
-
-            do_GET = do_POST = do_DELETE = _forward
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def stripe_counter(settings) -> Iterator[CountingProxy]:
-    proxy = CountingProxy(settings.STRIPE_API_BASE)
+def stripe_counter(settings) -> Iterator[StripeProxy]:
+    """Counts what reaches stripe-mock, per method and path (`stripe_counter.calls[...]`)."""
+    proxy = StripeProxy(settings.STRIPE_API_BASE)
     settings.STRIPE_API_BASE = proxy.url
     yield proxy
     proxy.close()

@@ -7,12 +7,9 @@ request and closes the connection unanswered. What reaches the provider is count
 
 from __future__ import annotations
 
-import threading
-import time
 from collections import Counter
 
 import pytest
-import requests
 from django.db import transaction
 
 from apps.order import selectors as order_selectors
@@ -22,69 +19,13 @@ from apps.payment.providers.paypal_provider import PayPalProvider
 from apps.payment.providers.stripe_provider import StripeProvider
 from apps.payment.testmode import payment_intent_object, signed_stripe_delivery, stripe_event
 from apps.payment.tests.factories import UserFactory, awaiting_payment_order
+from apps.payment.tests.stripe_proxy import StripeProxy
 from nexuscart.errors import ServiceUnavailable, Unprocessable
 
 pytestmark = pytest.mark.django_db
 
 CAPTURE = "POST /v2/checkout/orders/{id}/capture"
 PAYPAL_REFUND = "POST /v2/payments/captures/{id}/refund"
-
-
-class LossyProxy:
-    """Forwards every request to stripe-mock; while `lose` > 0 it then holds the answer past the
-    client's timeout and closes the connection without it. Logs (method path, Idempotency-Key)."""
-
-    def __init__(self, upstream: str, *, hold_seconds: float) -> None:
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        self.upstream, self.hold_seconds = upstream, hold_seconds
-        self.lose = 0
-        self.log: list[tuple[str, str | None]] = []
-        self.lock = threading.Lock()
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args) -> None:
-                pass
-
-            def _forward(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with proxy.lock:
-                    proxy.log.append((f"{self.command} {self.path.split('?')[0]}", self.headers.get("Idempotency-Key")))
-                    lose = proxy.lose > 0
-                    proxy.lose -= lose
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
-                answer = requests.request(
-                    self.command, proxy.upstream + self.path, data=body, headers=headers, timeout=10
-                )
-                if lose:  # stripe-mock did it; the answer is lost on the way back
-                    time.sleep(proxy.hold_seconds)
-                    self.close_connection = True
-                    return
-                self.send_response(answer.status_code)
-                self.send_header("Content-Type", answer.headers.get("Content-Type", "application/json"))
-                self.send_header("Content-Length", str(len(answer.content)))
-                self.end_headers()
-                self.wfile.write(answer.content)
-
-            do_GET = do_POST = do_DELETE = _forward
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def requests_to(self, route: str) -> list[str | None]:
-        return [key for logged, key in self.log if logged == route]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -98,7 +39,7 @@ def short_timeouts(settings):
 
 @pytest.fixture
 def lossy_stripe(settings, short_timeouts):
-    proxy = LossyProxy(settings.STRIPE_API_BASE, hold_seconds=1.0)
+    proxy = StripeProxy(settings.STRIPE_API_BASE, hold_seconds=1.0)
     settings.STRIPE_API_BASE = proxy.url
     yield proxy
     proxy.close()
