@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import time
+import uuid
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicPartition
+from django.conf import settings
 from django.utils import timezone
 
-from apps.promotion import flashsale
+from apps.promotion import flashsale, live
 from apps.promotion.models import CampaignStatus, CartCoupon, Coupon, FlashSaleCampaign, FlashSaleRelease
+from nexuscart import kafka
 
 
 @dataclass(frozen=True)
@@ -207,3 +214,44 @@ def flash_sale_books(*, campaign_id: int) -> FlashSaleBooks | None:
 def cart_coupon_get(*, user_id: int) -> str | None:
     """The coupon code a signed-in shopper applied to the cart, if any (POST /api/v1/cart/coupon)."""
     return CartCoupon.objects.filter(user_id=user_id).values_list("code", flat=True).first()
+
+
+def flash_sale_accepted_per_second(*, campaign_id: int, timeout: float = 15.0) -> dict[int, int] | None:
+    """Purchases of a campaign the hot path answered 202, per second (unix seconds), or None if unreadable.
+
+    Read from the attempt counts every hot-path process sends to Kafka (apps/promotion/live.py):
+    a record of the 202s outside Redis, so reconciliation can see a reservation Redis lost before
+    any order was made. It is telemetry: a lower bound (a process killed within its 0.5 s send
+    interval, or a full producer queue, loses counts), never an overcount (idempotent producer).
+    Added for order's reconciliation (issue 12 #1).
+    """
+    topic = live.attempts_topic()
+    consumer = kafka.consumer(f"{settings.KAFKA_TOPIC_PREFIX}.reconcile-{uuid.uuid4().hex[:8]}")
+    try:
+        found = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
+        if found is None or found.error is not None:
+            return {} if found is not None and found.error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART else None
+        ends: dict[int, int] = {}
+        for partition in found.partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout)
+            if high > low:
+                ends[partition] = high
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
+        counts: dict[int, int] = defaultdict(int)
+        deadline = time.monotonic() + timeout
+        while ends:
+            if time.monotonic() > deadline:
+                return None
+            message = consumer.poll(0.5)
+            if message is None or message.error():
+                continue
+            if message.offset() >= ends.get(message.partition(), 0) - 1:
+                ends.pop(message.partition(), None)
+            data = json.loads(message.value())
+            if data.get("c") == campaign_id and data.get("r") == "reserved":
+                counts[int(data["t"]) // 1000] += int(data["n"])
+        return dict(counts)
+    except KafkaException:
+        return None
+    finally:
+        consumer.close()
