@@ -17,14 +17,15 @@ request path). redis-py's own default would retry 10 times with 5 s timeouts (a 
 call); here a client retries a broken connection once or twice with a few ms of backoff and
 never retries a timeout on the request path (a script whose reply timed out may have run).
 
-A Redis that stalls must cost a request one timeout, not one per call: every sync connection
-(these clients and Django's cache, through GuardedConnectionPool) goes through a per-process
-breaker per server (`guard`). After a connect/read timeout or a broken connection the server is
-marked down: calls on it fail at once with RedisUnavailable (a ConnectionError, so callers'
-existing 503 / fail-open handling applies) instead of each waiting its own timeout, while a
-background PING every COOLDOWN_SECONDS finds out when it is back and closes the breaker. The breaker cannot
-live in Redis (nexuscart/circuit.py keeps the providers' breakers there): it is per process.
-Timeouts are never retried (sync or async): a retry of a stalled call only doubles the wait.
+A Redis that stalls must cost a request one timeout, not one per call: every sync and asyncio
+TCP connection (these clients, and Django's cache through GuardedConnectionPool) goes through a
+per-process breaker per server (`guard`). After a connect or read timeout the server is marked
+down: calls on it fail at once with RedisUnavailable (a ConnectionError, so callers' existing
+503 / fail-open handling applies) instead of each waiting its own timeout, while a background
+PING every COOLDOWN_SECONDS finds out when it is back and closes the breaker. A refused
+connection does not open it (it costs no wait, and a restarted Redis must serve at once). The
+breaker cannot live in Redis (nexuscart/circuit.py keeps the providers' breakers there): it is
+per process. Timeouts are never retried: a retry of a stalled call only doubles the wait.
 
 Clients are cached per process (sync; re-created after fork) and per event loop (asyncio), keyed
 by route and timeout, so settings overridden in a test take effect on the next call.
@@ -73,7 +74,7 @@ class RedisUnavailable(RedisConnectionError):
 class ServerGuard:
     """The breaker of one Redis server in this process.
 
-    Closed until a call times out or cannot connect; then open: every call fails at once while a
+    Closed until a call times out; then open: every call fails at once while a
     background thread PINGs the server every COOLDOWN_SECONDS with a short timeout, and the first
     answer closes it. No request pays for probing a server that is still down.
     """
@@ -152,18 +153,13 @@ class GuardedConnection(redis_lib.Connection):
 
     def _guarded(self, call: Any, *args: Any, **kwargs: Any) -> Any:
         self._guard.check()
-        # A connection that worked and then broke (a restart, an idle connection the server
-        # closed) is retried by redis-py on a fresh one: only failing to connect, or no answer
-        # in time, says the server itself is down.
-        connecting = self._sock is None
+        # Only a timeout opens the breaker: it is what makes callers wait. A refused or reset
+        # connection (Redis restarting, an idle connection it closed) fails in microseconds and
+        # is retried by redis-py on a fresh connection, so a restarted Redis serves at once.
         try:
             result = call(*args, **kwargs)
         except RedisTimeoutError:
             self._guard.failed()
-            raise
-        except RedisConnectionError as exc:
-            if connecting and not isinstance(exc, RedisUnavailable):
-                self._guard.failed()
             raise
         except redis_lib.ResponseError:  # the server answered (an error reply): it is up
             self._guard.succeeded()
@@ -192,15 +188,10 @@ class GuardedAsyncConnection(aioredis.Connection):
 
     async def _guarded(self, call: Any, *args: Any, **kwargs: Any) -> Any:
         self._guard.check()
-        connecting = not self.is_connected
         try:
             return await call(*args, **kwargs)
-        except RedisTimeoutError:
+        except RedisTimeoutError:  # only a timeout opens the breaker (see GuardedConnection)
             self._guard.failed()
-            raise
-        except RedisConnectionError as exc:
-            if connecting and not isinstance(exc, RedisUnavailable):
-                self._guard.failed()
             raise
         except redis_lib.ResponseError:
             self._guard.succeeded()
