@@ -13,23 +13,35 @@ from __future__ import annotations
 
 import io
 import time
+from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
+from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.order.services import ReservationWorker
 from apps.order.services.reconcile import flash_sale_unrecorded_acceptances
+from apps.order.tests.factories import UserFactory, sku_for_sale
 from apps.promotion import services as promotion_services
-from apps.promotion.tests.factories import access_token, make_campaign, make_users
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 TOKEN_LIMITS = {"FLASH_SALE_TOKEN_IP_BURST": "1000000", "FLASH_SALE_TOKEN_IP_RATE": "100000"}
 
 
+def _campaign(quantity: int):
+    starts_at = timezone.now() - timedelta(seconds=1)
+    campaign = promotion_services.flash_sale_campaign_create(
+        sku=sku_for_sale(stock=quantity + 10), price=999, quantity=quantity, starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=10), per_user_limit=2, actor="test",
+    )  # fmt: skip
+    return promotion_services.flash_sale_campaign_warmup(campaign_id=campaign.id)
+
+
 def _buy(server, campaign_id: int, user) -> str:
     http = server.session()
-    headers = {"Authorization": f"Bearer {access_token(user)}"}
+    headers = {"Authorization": f"Bearer {AccessToken.for_user(user)}"}
     issued = http.post(f"{server.url}/api/v1/flash-sales/{campaign_id}/token", headers=headers, timeout=30)
     assert issued.status_code == 201, issued.text
     bought = http.post(
@@ -64,8 +76,8 @@ def _reconcile(campaign_id: int) -> tuple[str, str | None]:
 
 def test_202s_that_redis_lost_before_any_order_are_reported(redis_client, uvicorn_server):
     server = uvicorn_server(**TOKEN_LIMITS)
-    campaign = make_campaign(quantity=20, per_user_limit=2)
-    users = make_users(7)
+    campaign = _campaign(quantity=20)
+    users = [UserFactory() for _ in range(7)]
 
     # 3 purchases become orders; 4 more are accepted (202) and still wait for the batch writer.
     ordered = [_buy(server, campaign.id, u) for u in users[:3]]
