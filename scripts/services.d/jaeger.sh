@@ -24,31 +24,17 @@ JAEGER_QUERY_GRPC_PORT="${NEXUSCART_JAEGER_QUERY_GRPC_PORT:-16685}"
 JAEGER_HEALTH_PORT="${NEXUSCART_JAEGER_HEALTH_PORT:-13133}"
 JAEGER_MODULE="$ROOT/scripts/services.d/jaeger"
 JAEGER_BIN="$ROOT/.local/tools/bin/jaeger" # shared by every instance, like stripe-mock's
-JAEGER_STAMP="$JAEGER_BIN.version"
 JAEGER_LOG="$LOG_DIR/jaeger.log"
-JAEGER_PIDFILE="$RUN_DIR/jaeger.pid"
 JAEGER_CONFIG="$RUN_DIR/jaeger.yaml"
 
+# Built from our module (JAEGER_MODULE/go.mod pins it as a Go tool): `go install ...@version` is
+# refused because of the replace directives in jaeger's own go.mod.
 _jg_install() {
-  local go
-  [ -x "$JAEGER_BIN" ] && [ "$(cat "$JAEGER_STAMP" 2>/dev/null)" = "$JAEGER_VERSION" ] && return 0
-  go="$(command -v go || echo /usr/local/go/bin/go)"
-  [ -x "$go" ] || die "jaeger: no Go toolchain (go on PATH or /usr/local/go)"
-  mkdir -p "$(dirname "$JAEGER_BIN")"
-  say "jaeger: go build github.com/jaegertracing/jaeger/cmd/jaeger ($JAEGER_VERSION, pinned in ${JAEGER_MODULE#"$ROOT"/}/go.mod; first run: ~10 min)"
-  # GOTOOLCHAIN=local: never switch toolchains behind our back; GOFLAGS=-mod=mod reads our go.sum.
-  (cd "$JAEGER_MODULE" && GOTOOLCHAIN=local GOFLAGS=-mod=mod \
-    "$go" build -o "$JAEGER_BIN.tmp" github.com/jaegertracing/jaeger/cmd/jaeger) </dev/null >>"$JAEGER_LOG" 2>&1 \
-    || die "building jaeger failed, see $JAEGER_LOG"
-  mv -f "$JAEGER_BIN.tmp" "$JAEGER_BIN"
-  printf '%s\n' "$JAEGER_VERSION" >"$JAEGER_STAMP"
+  go_tool_install jaeger "$JAEGER_BIN" "$JAEGER_VERSION" "$JAEGER_MODULE" github.com/jaegertracing/jaeger/cmd/jaeger \
+    "pinned in ${JAEGER_MODULE#"$ROOT"/}/go.mod; first run: ~10 min"
 }
 
-_jg_pid() {
-  local pid
-  pid="$(cat "$JAEGER_PIDFILE" 2>/dev/null)" || return 1
-  [[ "$pid" =~ ^[0-9]+$ ]] && proc_alive "$pid" && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = jaeger ] && printf '%s\n' "$pid"
-}
+_jg_pid() { daemon_pid jaeger jaeger; }
 
 # Ready = the query API answers (storage and UI up), and the OTLP HTTP port is open.
 _jg_ready() {
@@ -70,29 +56,12 @@ jaeger_start() {
   sed -e "s/@OTLP_GRPC@/$JAEGER_HOST:$JAEGER_OTLP_GRPC_PORT/" -e "s/@OTLP_HTTP@/$JAEGER_HOST:$JAEGER_OTLP_HTTP_PORT/" \
     -e "s/@UI@/$JAEGER_HOST:$JAEGER_UI_PORT/" -e "s/@QUERY_GRPC@/$JAEGER_HOST:$JAEGER_QUERY_GRPC_PORT/" \
     -e "s/@HEALTH@/$JAEGER_HOST:$JAEGER_HEALTH_PORT/" "$JAEGER_MODULE/config.yaml.in" >"$JAEGER_CONFIG"
-  # setsid: survives the calling shell and its Ctrl-C; $! is jaeger's own pid (see stripe-mock.sh).
-  (cd "$LOCAL" && exec setsid "$JAEGER_BIN" --config "$JAEGER_CONFIG") </dev/null >>"$JAEGER_LOG" 2>&1 &
-  printf '%s\n' "$!" >"$JAEGER_PIDFILE"
-  wait_until 60 "jaeger on $JAEGER_HOST:$JAEGER_UI_PORT" _jg_ready
-  pid="$(_jg_pid)" || die "jaeger answers but pid $(cat "$JAEGER_PIDFILE") is not it"
-  say "jaeger $JAEGER_VERSION ready: UI http://$JAEGER_HOST:$JAEGER_UI_PORT, OTLP http://$JAEGER_HOST:$JAEGER_OTLP_HTTP_PORT (pid $pid)"
+  daemon_spawn jaeger jaeger "$JAEGER_LOG" 60 _jg_ready "$JAEGER_BIN" --config "$JAEGER_CONFIG"
+  say "jaeger $JAEGER_VERSION ready: UI http://$JAEGER_HOST:$JAEGER_UI_PORT, OTLP http://$JAEGER_HOST:$JAEGER_OTLP_HTTP_PORT (pid $(_jg_pid))"
 }
 
-jaeger_stop() {
-  if _jg_pid >/dev/null; then
-    say "stopping jaeger (pid $(_jg_pid))"
-    stop_pid jaeger 10
-  fi
-  rm -f "$JAEGER_PIDFILE"
-}
+jaeger_stop() { daemon_stop jaeger jaeger 10; }
 
 jaeger_status() {
-  local pid state=stopped rc=3
-  if pid="$(_jg_pid)"; then
-    if _jg_ready 2>/dev/null; then state=running rc=0; else state=starting; fi
-  else
-    pid=-
-  fi
-  printf '%-12s%-9s%s  pid %s  log %s\n' jaeger "$state" "$JAEGER_HOST:$JAEGER_UI_PORT" "$pid" "${JAEGER_LOG#"$ROOT"/}"
-  return $rc
+  daemon_status jaeger jaeger "$JAEGER_HOST:$JAEGER_UI_PORT" "$JAEGER_LOG" _jg_ready
 }
