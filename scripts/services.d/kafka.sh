@@ -10,6 +10,7 @@
 # metadata_check.py). Everything made at run time is under .local/: kafka/libs (jars), kafka/data (topics and
 # the KRaft metadata log), kafka/cluster.id, kafka/server.properties (rendered), log/kafka.log, run/kafka.pid.
 # Settings (environment): NEXUSCART_KAFKA_PORT (9092), NEXUSCART_KAFKA_CONTROLLER_PORT (9093),
+# NEXUSCART_KAFKA_ADVERTISED_PORT (the port advertised to clients; NEXUSCART_KAFKA_PORT),
 # NEXUSCART_KAFKA_START_TIMEOUT (seconds, 120), NEXUSCART_KAFKA_HEAP ("-Xmx512m -Xms256m").
 
 # shellcheck disable=SC1091  # _lib.sh is beside this file; scripts/services sources it first
@@ -27,6 +28,8 @@ KAFKA_PID_FILE="$RUN_DIR/kafka.pid"
 KAFKA_HOST=127.0.0.1
 KAFKA_PORT="${NEXUSCART_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${NEXUSCART_KAFKA_CONTROLLER_PORT:-9093}"
+# The port clients are told to connect to (a proxy in front of the node: tests/faults' toxiproxy).
+KAFKA_ADVERTISED_PORT="${NEXUSCART_KAFKA_ADVERTISED_PORT:-$KAFKA_PORT}"
 KAFKA_START_TIMEOUT="${NEXUSCART_KAFKA_START_TIMEOUT:-120}"
 KAFKA_HEAP="${NEXUSCART_KAFKA_HEAP:--Xmx512m -Xms256m}"
 
@@ -73,7 +76,7 @@ kafka_render_props() {
   local data="$KAFKA_DATA"
   data="${data//\\/\\\\}"; data="${data//|/\\|}"; data="${data//&/\\&}"
   mkdir -p "$KAFKA_DATA"
-  sed -e "s|@HOST@|$KAFKA_HOST|g" -e "s|@PORT@|$KAFKA_PORT|g" \
+  sed -e "s|@HOST@|$KAFKA_HOST|g" -e "s|@PORT@|$KAFKA_PORT|g" -e "s|@ADVERTISED_PORT@|$KAFKA_ADVERTISED_PORT|g" \
     -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" -e "s|@DATA_DIR@|$data|g" \
     "$KAFKA_SRC/server.properties" >"$KAFKA_PROPS.tmp"
   mv "$KAFKA_PROPS.tmp" "$KAFKA_PROPS"

@@ -9,7 +9,8 @@ connected THROUGH the proxies, so a test can add latency or cut a connection (`f
 or restart a server (`faults.services("restart", "postgres")`) and watch what clients get.
 
 stripe-mock is the shared one behind a proxy of ours (it is stateless: a toxic slows only this
-suite's calls). Kafka is the shared one (own topic prefix) and search is off: no test here breaks them.
+suite's calls). Kafka is the shared one (own topic prefix) unless a test breaks it: then it starts its own node
+(`OwnKafka`, optionally advertised through a toxiproxy port). Search is off.
 Every fixture is bounded in time and restores what it broke (toxics removed after each test).
 """
 
@@ -17,15 +18,21 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+import time
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
 import requests
+from confluent_kafka import Consumer, TopicPartition
 
+from apps.payment.testmode import payment_intent_object, signed_stripe_delivery, stripe_event
 from tests.stack import ROOT, Stack, free_port
 
 SERVICES = ROOT / "scripts" / "services"
@@ -89,6 +96,11 @@ class Faults:
         )
         response.raise_for_status()
         return name
+
+    def remove_proxy(self, name: str) -> None:
+        """Delete a proxy made for one test (e.g. in front of a service that test started and stops)."""
+        requests.delete(f"{self.api}/proxies/{name}", timeout=5)
+        self.proxy_ports.pop(name, None)
 
     def set_enabled(self, proxy: str, enabled: bool) -> None:
         """Disabled = the proxy refuses and drops every connection (the service looks down)."""
@@ -253,3 +265,156 @@ def assert_one_whole_order_per_buyer(faults: Faults, shop: Shop, units: int) -> 
     for command in ("reconcile_inventory", "reconcile_order_reservations"):
         result = faults.manage(command)
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- a Kafka node of a test's own -------------------------------------------------------------------
+class OwnKafka:
+    """A Kafka node of our own through the project's service script (own ports and data folder).
+
+    `advertised_port`: the port the node tells clients to use (a toxiproxy listener in front of
+    it). Kafka clients connect to the bootstrap address only to learn the advertised one, so a
+    proxy must be what the node advertises for every connection to go through it.
+    """
+
+    def __init__(self, *, port: int | None = None, advertised_port: int | None = None) -> None:
+        self.local = Path(tempfile.mkdtemp(prefix="nc-kafka-"))
+        self.port, self.controller_port = port or free_port(), free_port()
+        self.advertised_port = advertised_port or self.port
+        # The shared install's jars (read-only use): kafka_installed() finds its stamp and skips Maven.
+        (self.local / "kafka").mkdir()
+        (self.local / "kafka" / "libs").symlink_to(ROOT / ".local" / "kafka" / "libs")
+
+    @staticmethod
+    def installed() -> bool:
+        return (ROOT / ".local" / "kafka" / "libs" / ".complete").exists()
+
+    @property
+    def bootstrap(self) -> str:
+        """What clients use: the advertised address (the proxy, when there is one)."""
+        return f"127.0.0.1:{self.advertised_port}"
+
+    def services(self, command: str) -> None:
+        env = dict(
+            os.environ,
+            NEXUSCART_LOCAL=str(self.local),
+            NEXUSCART_KAFKA_PORT=str(self.port),
+            NEXUSCART_KAFKA_CONTROLLER_PORT=str(self.controller_port),
+            NEXUSCART_KAFKA_ADVERTISED_PORT=str(self.advertised_port),
+            NEXUSCART_KAFKA_HEAP="-Xmx384m -Xms128m",
+        )
+        result = subprocess.run([str(SERVICES), command, "kafka"], env=env, capture_output=True, text=True, timeout=240)
+        if result.returncode != 0 and command != "stop":
+            raise RuntimeError(f"scripts/services {command} kafka failed:\n{result.stdout}\n{result.stderr}")
+
+    def close(self) -> None:
+        self.services("stop")
+        shutil.rmtree(self.local, ignore_errors=True)
+
+
+def read_all(bootstrap: str, topics: list[str], expected: int, timeout: float = 90) -> list[tuple[str, int, int, dict]]:
+    """(topic, partition, offset, envelope) of every message on `topics`, read from the beginning."""
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": f"faults-read-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False}
+    )
+    try:
+        parts = []
+        for topic in topics:
+            meta = consumer.list_topics(topic, timeout=10).topics[topic]
+            parts += [TopicPartition(topic, p, 0) for p in meta.partitions]
+        consumer.assign(parts)
+        seen: list[tuple[str, int, int, dict]] = []
+        deadline = time.monotonic() + timeout
+        while len(seen) < expected and time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is None or msg.error():
+                continue
+            seen.append((msg.topic(), msg.partition(), msg.offset(), json.loads(msg.value())))
+        return seen
+    finally:
+        consumer.close()
+
+
+def pay(stack: Stack, buyer: tuple[int, str, int], order_id: int) -> tuple[int, int]:
+    """Create a Stripe payment through the edge, then deliver its signed success webhook; both statuses."""
+    _user_id, token, _address = buyer
+    created = stack.session.post(
+        f"{stack.url}/api/v1/orders/{order_id}/payments",
+        json={"provider": "stripe"},
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex},
+        timeout=20,
+    )
+    if created.status_code != 201:
+        return created.status_code, 0
+    payment = created.json()
+    event = stripe_event(
+        "payment_intent.succeeded",
+        payment_intent_object(
+            reference=payment["provider_reference"], order_id=order_id, amount=payment["amount"], currency="USD"
+        ),
+    )
+    body, headers = signed_stripe_delivery(event)
+    hook = stack.session.post(f"{stack.url}/api/v1/webhooks/stripe", data=body, headers=headers, timeout=20)
+    return created.status_code, hook.status_code
+
+
+def outbox_mark(faults: Faults) -> tuple[int, int]:
+    """(last outbox id, last dead-letter id) now: a test's own rows are the ones after these."""
+    ((outbox, dead),) = faults.sql(
+        "SELECT (SELECT coalesce(max(id), 0) FROM nexuscart_outboxevent),"
+        " (SELECT coalesce(max(id), 0) FROM nexuscart_deadletter)"
+    )
+    return outbox, dead
+
+
+def outbox_unsent_sql(faults: Faults) -> str:
+    """SQL condition "outbox row `o` is not delivered yet", for either outbox layout: a status
+    column on the row, or (issue 10) a row in the relay's queue table nexuscart_outboxpending."""
+    if faults.sql("SELECT to_regclass('nexuscart_outboxpending') IS NOT NULL") == [(True,)]:
+        return "EXISTS (SELECT 1 FROM nexuscart_outboxpending p WHERE p.id = o.id)"
+    return "o.status <> 'sent'"
+
+
+def outbox_unsent(faults: Faults, since: int = 0) -> int:
+    """How many outbox rows after id `since` are not delivered yet (none is ever failed for good)."""
+    return faults.sql(
+        f"SELECT count(*) FROM nexuscart_outboxevent o WHERE o.id > %s AND {outbox_unsent_sql(faults)}", since
+    )[0][0]
+
+
+def wait_outbox_sent(faults: Faults, since: int, timeout: float) -> int:
+    """Wait until every outbox row after id `since` is delivered; how many are still not."""
+    deadline = time.monotonic() + timeout
+    while (left := outbox_unsent(faults, since)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return left
+
+
+def assert_outbox_reached_kafka_in_order(
+    faults: Faults, bootstrap: str, *, since: tuple[int, int] = (0, 0), timeout: float = 150
+) -> list[tuple]:
+    """Within `timeout`, every outbox row after `since` (outbox_mark) is sent (none pending, none
+    failed for good, nothing dead-lettered), every one is on Kafka, and per aggregate the first
+    deliveries arrive in sequence order (a retried produce may repeat one). Those outbox rows."""
+    first_row, first_dead = since
+    left = wait_outbox_sent(faults, first_row, timeout)
+    assert left == 0, f"{left} outbox rows still unsent after {timeout} s"
+    rows = faults.sql(
+        "SELECT event_id::text, topic, aggregate_type, aggregate_id, sequence FROM nexuscart_outboxevent"
+        " WHERE id > %s ORDER BY id",
+        first_row,
+    )
+    assert {r[2] for r in rows} >= {"order", "payment"}, {r[2] for r in rows}
+    assert faults.sql("SELECT count(*) FROM nexuscart_deadletter WHERE id > %s", first_dead) == [(0,)]
+
+    messages = read_all(bootstrap, sorted({r[1] for r in rows}), expected=len(rows))
+    missing = {r[0] for r in rows} - {m[3]["id"] for m in messages}
+    assert not missing, f"{len(missing)} of {len(rows)} outbox rows never reached Kafka"
+    # In the order Kafka holds them (one partition per key): the first delivery of each sequence
+    # comes in sequence order.
+    per_aggregate: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for _topic, _partition, _offset, envelope in sorted(messages, key=lambda m: (m[0], m[1], m[2])):
+        per_aggregate[(envelope["aggregate_type"], envelope["aggregate_id"])].append(envelope["sequence"])
+    for aggregate, sequences in per_aggregate.items():
+        firsts = list(dict.fromkeys(sequences))
+        assert firsts == sorted(firsts), (aggregate, sequences)
+    return rows

@@ -12,65 +12,34 @@ reaches Kafka, in per-aggregate sequence order, none left failed or dead-lettere
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import socket
-import subprocess
-import tempfile
 import threading
 import time
 import uuid
-from collections import defaultdict
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 
-from apps.payment.testmode import payment_intent_object, signed_stripe_delivery, stripe_event
-from tests.faults.harness import SERVICES, Faults, checkout, make_shop
-from tests.stack import ROOT, Stack, free_port, start_stack
+from tests.faults.harness import (
+    Faults,
+    OwnKafka,
+    assert_outbox_reached_kafka_in_order,
+    checkout,
+    make_shop,
+    outbox_mark,
+    outbox_unsent,
+    pay,
+)
+from tests.stack import Stack, start_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.faults, pytest.mark.timeout(420)]
 
 OUTAGE_S = 30
 
 
-class OwnKafka:
-    """A Kafka node of our own through the project's service script (own ports and data folder)."""
-
-    def __init__(self) -> None:
-        self.local = Path(tempfile.mkdtemp(prefix="nc-kafka-"))
-        self.port, self.controller_port = free_port(), free_port()
-        # The shared install's jars (read-only use): kafka_installed() finds its stamp and skips Maven.
-        (self.local / "kafka").mkdir()
-        (self.local / "kafka" / "libs").symlink_to(ROOT / ".local" / "kafka" / "libs")
-
-    @property
-    def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def services(self, command: str) -> None:
-        env = dict(
-            os.environ,
-            NEXUSCART_LOCAL=str(self.local),
-            NEXUSCART_KAFKA_PORT=str(self.port),
-            NEXUSCART_KAFKA_CONTROLLER_PORT=str(self.controller_port),
-            NEXUSCART_KAFKA_HEAP="-Xmx384m -Xms128m",
-        )
-        result = subprocess.run([str(SERVICES), command, "kafka"], env=env, capture_output=True, text=True, timeout=240)
-        if result.returncode != 0 and command != "stop":
-            raise RuntimeError(f"scripts/services {command} kafka failed:\n{result.stdout}\n{result.stderr}")
-
-    def close(self) -> None:
-        self.services("stop")
-        shutil.rmtree(self.local, ignore_errors=True)
-
-
 @pytest.fixture
 def own_kafka() -> Iterator[OwnKafka]:
-    if not (ROOT / ".local" / "kafka" / "libs" / ".complete").exists():
+    if not OwnKafka.installed():
         pytest.skip("Kafka is not installed (scripts/services start kafka installs it)")
     kafka = OwnKafka()
     try:
@@ -89,56 +58,11 @@ def kafka_stack(faults: Faults, own_kafka: OwnKafka) -> Iterator[Stack]:
     faults.heal()
 
 
-def pay(stack: Stack, buyer: tuple[int, str, int], order_id: int) -> tuple[int, int]:
-    """Create a Stripe payment through the edge, then deliver its signed success webhook; both statuses."""
-    _user_id, token, _address = buyer
-    created = stack.session.post(
-        f"{stack.url}/api/v1/orders/{order_id}/payments",
-        json={"provider": "stripe"},
-        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex},
-        timeout=20,
-    )
-    if created.status_code != 201:
-        return created.status_code, 0
-    payment = created.json()
-    event = stripe_event(
-        "payment_intent.succeeded",
-        payment_intent_object(
-            reference=payment["provider_reference"], order_id=order_id, amount=payment["amount"], currency="USD"
-        ),
-    )
-    body, headers = signed_stripe_delivery(event)
-    hook = stack.session.post(f"{stack.url}/api/v1/webhooks/stripe", data=body, headers=headers, timeout=20)
-    return created.status_code, hook.status_code
-
-
-def read_all(bootstrap: str, topics: list[str], expected: int, timeout: float = 90) -> list[tuple[str, int, int, dict]]:
-    """(topic, partition, offset, envelope) of every message on `topics`, read from the beginning."""
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": f"faults-read-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False}
-    )
-    try:
-        parts = []
-        for topic in topics:
-            meta = consumer.list_topics(topic, timeout=10).topics[topic]
-            parts += [TopicPartition(topic, p, 0) for p in meta.partitions]
-        consumer.assign(parts)
-        seen: list[tuple[str, int, int, dict]] = []
-        deadline = time.monotonic() + timeout
-        while len(seen) < expected and time.monotonic() < deadline:
-            msg = consumer.poll(0.5)
-            if msg is None or msg.error():
-                continue
-            seen.append((msg.topic(), msg.partition(), msg.offset(), json.loads(msg.value())))
-        return seen
-    finally:
-        consumer.close()
-
-
 def test_kafka_down_for_half_a_minute_the_shop_sells_and_every_event_arrives_in_order(
     faults: Faults, own_kafka: OwnKafka, kafka_stack: Stack
 ):
     stack = kafka_stack
+    since = outbox_mark(faults)
     shop = make_shop(faults, stock=30, buyers=18)
     results: list[tuple[str, int]] = []
     orders: dict[int, int] = {}  # buyer index -> order id
@@ -174,7 +98,7 @@ def test_kafka_down_for_half_a_minute_the_shop_sells_and_every_event_arrives_in_
     # The broker really was down: nothing listens on its port and the outbox held what was written meanwhile.
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", own_kafka.port), timeout=1).close()
-    (held,) = faults.sql("SELECT count(*) FROM nexuscart_outboxevent WHERE status <> 'sent'")[0]
+    held = outbox_unsent(faults, since[0])
     own_kafka.services("start")
     for index in range(14, 18):  # after
         buy_and_pay(index)
@@ -187,30 +111,6 @@ def test_kafka_down_for_half_a_minute_the_shop_sells_and_every_event_arrives_in_
     assert held >= during, f"only {held} outbox rows waited for the broker"
 
     # Every outbox row reaches Kafka once the broker is back (the relay and beat retry by themselves).
-    deadline = time.monotonic() + 150
-    while time.monotonic() < deadline:
-        left = faults.sql("SELECT status, count(*) FROM nexuscart_outboxevent WHERE status <> 'sent' GROUP BY status")
-        if not left:
-            break
-        time.sleep(1)
-    assert left == [], left  # none pending, none failed for good
-    rows = faults.sql(
-        "SELECT event_id::text, topic, aggregate_type, aggregate_id, sequence FROM nexuscart_outboxevent ORDER BY id"
-    )
-    assert {r[2] for r in rows} >= {"order", "payment"}, {r[2] for r in rows}
-    assert faults.sql("SELECT count(*) FROM nexuscart_deadletter") == [(0,)]
-
-    messages = read_all(own_kafka.bootstrap, sorted({r[1] for r in rows}), expected=len(rows))
-    on_kafka = {m[3]["id"] for m in messages}
-    missing = {r[0] for r in rows} - on_kafka
-    assert not missing, f"{len(missing)} of {len(rows)} outbox rows never reached Kafka"
-    # Per aggregate, in the order Kafka holds them (one partition per key): sequences never go back,
-    # and the first delivery of each sequence comes in sequence order (a retry may repeat one).
-    per_aggregate: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for _topic, _partition, _offset, envelope in sorted(messages, key=lambda m: (m[0], m[1], m[2])):
-        per_aggregate[(envelope["aggregate_type"], envelope["aggregate_id"])].append(envelope["sequence"])
-    for aggregate, sequences in per_aggregate.items():
-        firsts = list(dict.fromkeys(sequences))
-        assert firsts == sorted(firsts), (aggregate, sequences)
+    assert_outbox_reached_kafka_in_order(faults, own_kafka.bootstrap, since=since)
     paid = faults.sql("SELECT count(*) FROM order_order WHERE id = ANY(%s) AND status = 'PAID'", list(orders.values()))
     assert paid == [(9,)]
