@@ -44,15 +44,19 @@ WITH claimed AS (
     FOR UPDATE SKIP LOCKED
 ),
 held AS (
-    -- Aggregates with an older row still queued (claimed by another relay, or failing): none of
-    -- their rows go in this batch. A scalar subquery (not NOT EXISTS) so it stays one index probe
-    -- per aggregate, whatever the planner's statistics say about a table empty a second ago.
-    SELECT f.key FROM (SELECT key, min(id) AS first_id FROM claimed GROUP BY key) f
+    -- Aggregates with a queued row that is not ours, older than one of ours (claimed by another
+    -- relay, which skipped past it concurrently, or failing): none of their rows go in this batch.
+    -- Counting the aggregate's rows up to our last one (at most n + 1, one index range probe per
+    -- aggregate) also catches the interleaving "we hold 1 and 3, another relay holds 2", which
+    -- checking only for rows older than our first missed: 3 would have overtaken 2.
+    SELECT c.key FROM (SELECT key, max(id) AS last_id, count(*) AS n FROM claimed GROUP BY key) c
     WHERE (
-        SELECT older.id FROM nexuscart_outboxpending older
-        WHERE older.key = f.key AND older.id < f.first_id
-        LIMIT 1
-    ) IS NOT NULL
+        SELECT count(*) FROM (
+            SELECT 1 FROM nexuscart_outboxpending o
+            WHERE o.key = c.key AND o.id <= c.last_id
+            LIMIT c.n + 1
+        ) upto_last
+    ) > c.n
 )
 SELECT id, event_id::text, event_type, topic, key, body
 FROM claimed

@@ -11,9 +11,9 @@ from django.db import transaction
 
 from nexuscart.consumers import EventConsumer
 from nexuscart.kafka import topic_for_context
-from nexuscart.models import InboxEvent, OutboxEvent
-from nexuscart.outbox import publish
-from nexuscart.relay import relay_until_empty
+from nexuscart.models import InboxEvent, OutboxEvent, OutboxPending
+from nexuscart.outbox import publish, publish_many
+from nexuscart.relay import relay_batch, relay_until_empty
 from nexuscart.tests.support import GROUP, PingHappened, effects_for, ensure_effects_table
 from tests.pytest_plugin import envelopes, read_topic
 
@@ -159,3 +159,26 @@ def test_a_broker_outage_is_never_final_and_later_events_never_overtake(unique, 
 
     received = mine(read_topic(_topic(), until=lambda ms: len(mine(ms)) >= 2))
     assert [(e["sequence"], e["payload"]["note"]) for e in received] == [(1, "first"), (2, "second")]
+
+
+def test_a_row_another_relay_holds_between_two_of_ours_holds_their_aggregate_back(unique):
+    """Two claims scanning at once can interleave: we lock 1, the other relay 2, we skip it and lock 3.
+    Sending 1 and 3 would put 3 on Kafka before 2; the aggregate must wait for the other relay."""
+    ping = unique("interleave")
+    with transaction.atomic():
+        rows = publish_many([PingHappened(ping_id=ping, note=str(n)) for n in range(1, 4)])
+    other = psycopg.connect(**_conninfo(), autocommit=False)  # the other relay's claim of row 2
+    other.execute("SELECT id FROM nexuscart_outboxpending WHERE id = %s FOR UPDATE", [rows[1].id])
+    try:
+        assert relay_batch().sent == 0
+        assert OutboxPending.objects.filter(id__in=[r.id for r in rows]).count() == 3
+    finally:
+        other.rollback()
+        other.close()
+    assert relay_until_empty() == 3
+
+    def mine(messages) -> list[dict]:
+        return [e for e in envelopes(messages) if e["aggregate_id"] == ping]
+
+    received = mine(read_topic(_topic(), until=lambda ms: len(mine(ms)) >= 3))
+    assert [e["sequence"] for e in received] == [1, 2, 3]
