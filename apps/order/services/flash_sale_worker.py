@@ -28,6 +28,7 @@ import socket
 import time
 from collections.abc import Callable
 
+import psycopg
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -41,9 +42,13 @@ from nexuscart.faults import crash_point
 logger = logging.getLogger(__name__)
 
 # A dependency that is down or restarting, not a bad reservation: back off and try again.
+# psycopg's own classes too: the batch writer's statement runs on a raw psycopg cursor, whose
+# errors Django does not wrap (a restart, a failover, the read timeout of nexuscart/db/base.py).
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
     OperationalError,
     InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
     RedisConnectionError,
     RedisTimeoutError,
 )
