@@ -141,6 +141,11 @@ class FlashSaleCampaignAdmin(admin.ModelAdmin):
                 self.message_user(request, f"#{campaign.pk}: {exc.detail}", messages.ERROR)
 
 
+def _discount_value(kind: str, value: int) -> str:
+    # Amounts are kept in cents and shown in dollars; percentages stay percentages.
+    return money(value) if kind == DiscountKind.AMOUNT else f"{value}%"
+
+
 class CustomerColumn:
     """A "customer" column: the row's user e-mail, linked to the user's admin page. The e-mail comes
     with the rows through the user context's selector (one query per page, no FK across contexts)."""
@@ -198,8 +203,7 @@ class CouponAdmin(admin.ModelAdmin):
 
     @admin.display(description="value", ordering="value")
     def value_display(self, obj: Coupon) -> str:
-        # Amount coupons keep cents; percent coupons keep a percentage.
-        return money(obj.value) if obj.kind == DiscountKind.AMOUNT else f"{obj.value}%"
+        return _discount_value(obj.kind, obj.value)
 
     @admin.display(description="min spend", ordering="min_spend")
     def min_spend_display(self, obj: Coupon) -> str:
@@ -222,5 +226,9 @@ class CouponRedemptionAdmin(CustomerColumn, admin.ModelAdmin):
 
 @admin.register(DiscountCampaign)
 class DiscountCampaignAdmin(admin.ModelAdmin):
-    list_display = ("name", "kind", "value", "starts_at", "ends_at", "is_active")
+    list_display = ("name", "kind", "value_display", "starts_at", "ends_at", "is_active")
     list_filter = ("is_active", "kind")
+
+    @admin.display(description="value", ordering="value")
+    def value_display(self, obj: DiscountCampaign) -> str:
+        return _discount_value(obj.kind, obj.value)

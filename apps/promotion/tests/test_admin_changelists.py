@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.promotion.models import CouponRedemption, FlashSaleRelease
-from apps.promotion.tests.factories import CouponFactory, make_users
+from apps.promotion.tests.factories import CouponFactory, DiscountCampaignFactory, make_users
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -61,3 +61,14 @@ def test_coupon_redemption_list_shows_the_customer_email(client):
     assert "redeemer-12@example.com" in html
     assert f'href="/admin/user/user/{shopper.id}/change/"' in html
     assert "$99.00" in html
+
+
+def test_discount_campaign_list_shows_dollars_and_percentages(client):
+    """The campaign list showed the raw value: 250 for "$2.50 off each"."""
+    DiscountCampaignFactory(name="Two fifty off", kind="amount", value=250)
+    DiscountCampaignFactory(name="Fifteen percent", kind="percent", value=15)
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    html = client.get("/admin/promotion/discountcampaign/").content.decode()
+    assert '<td class="field-value_display">$2.50</td>' in html
+    assert '<td class="field-value_display">15%</td>' in html
