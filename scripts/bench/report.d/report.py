@@ -340,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         caps = sum(b.timeout for b in benches)
         print(
             f"[report] {len(benches)} benchmarks, caps {caps}s in all, budget {args.budget}s "
-            f"({RENDER_RESERVE}s kept for the table and chart); load now {_load()}; machine: {machine()}",
+            f"({RENDER_RESERVE}s kept for stopping a late one and drawing); load now {_load()}; machine: {machine()}",
             flush=True,
         )
         if caps > args.budget - RENDER_RESERVE:
