@@ -243,11 +243,19 @@ def document(rows: list[Row], runs: list[Run], chart_name: str, mode: str) -> st
             f"{r.seconds:.0f} | {r.load_before} → {r.load_after} | "
             f"{f'{r.load_max:.2f}' if r.load_max is not None else NONE} | "
             f"{NONE if r.left is None else ', '.join(r.left) or 'nothing'} | "
-            f"{NONE if r.exposed is None else ', '.join(r.exposed) or 'no'} | `{r.line.replace('|', chr(92) + '|')}` |"
+            f"{NONE if r.exposed is None else ', '.join(r.exposed) or 'no'} | "
+            + (f"`{r.line.replace('|', chr(92) + '|')}` |" if r.line else f"{NONE} |")
             for r in runs
         ]
         total = sum(r.seconds for r in runs)
-        parts += ["", f"All runs together: {total:.0f} s ({total / 60:.1f} min).", ""]
+        parts += [
+            "",
+            f'All runs together: {total:.0f} s ({total / 60:.1f} min). "Left behind" is what appeared on the '
+            "shared PostgreSQL, Kafka, OpenSearch and Redis while the benchmark ran and was still there after it "
+            "(the report removes nothing); on a machine others use at the same time, their databases and topics "
+            "show up there too.",
+            "",
+        ]
     parts += [
         "Reproduce: `scripts/bench/report` (all, bounded), `scripts/bench/report --from-logs` (redraw from the "
         "last run's logs in `.local/bench/report/`), or each `scripts/bench/<name>` alone.",
