@@ -10,6 +10,7 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
 from django.core.exceptions import PermissionDenied
 from django.db import InterfaceError as DatabaseInterfaceError
 from django.db import OperationalError as DatabaseOperationalError
@@ -93,6 +94,16 @@ _DRF_CODES = {
 }
 
 
+# psycopg's own classes too: publish()/publish_many() and the batch writer use raw psycopg
+# cursors, whose errors Django does not wrap (a restart, or nexuscart/db/base.py's read timeout).
+_DATABASE_UNAVAILABLE = (
+    DatabaseOperationalError,
+    DatabaseInterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
+
+
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF EXCEPTION_HANDLER: everything becomes problem+json; unknown errors a bare 500."""
     if isinstance(exc, ApplicationError):
@@ -107,7 +118,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         response = problem_response(503, "service_unavailable", "A backing service is unavailable; retry shortly.")
         response["Retry-After"] = "1"
         return response
-    if isinstance(exc, DatabaseOperationalError | DatabaseInterfaceError):
+    if isinstance(exc, _DATABASE_UNAVAILABLE):
         # The database is away (restart, failover, network): a retryable 503, not a bug. The request's
         # transaction is rolled back with the connection; Django reconnects on the next request
         # (CONN_HEALTH_CHECKS). tests/faults/test_postgres_restart.py.
