@@ -47,9 +47,10 @@ PURCHASE = _script("purchase", with_bucket=True)
 ISSUE_TOKEN = _script("issue_token", with_bucket=True)
 WARMUP = _script("warmup")
 MARK_ORDERED = _script("mark_ordered")
+MARK_ORDERED_MANY = _script("mark_ordered_many")
 RELEASE = _script("release")
 FINISH = _script("finish")
-ALL_SCRIPTS = (PURCHASE, ISSUE_TOKEN, WARMUP, MARK_ORDERED, RELEASE, FINISH)
+ALL_SCRIPTS = (PURCHASE, ISSUE_TOKEN, WARMUP, MARK_ORDERED, MARK_ORDERED_MANY, RELEASE, FINISH)
 
 
 @dataclass(frozen=True)

@@ -111,8 +111,14 @@ def _campaign_node_client(client: Any, campaign_id: int) -> Any:
     return client.get_redis_connection(client.get_node_from_key(flashsale.Keys(campaign_id).stream))
 
 
+#: Entries recorded and acknowledged per script call (bounds the time Redis spends in one script).
+MARK_SLICE = 1000
+
+
 def flash_sale_reservations_ordered(*, campaign_id: int, ordered: list[tuple[ReservationEntry, int]]) -> None:
-    """Record each entry's order on its reservation and acknowledge it (pipelined: one round trip a batch).
+    """Record each entry's order on its reservation and acknowledge it: one script call per
+    MARK_SLICE entries (mark_ordered_many.lua), and on a single server the status index's SETs
+    in the same pipeline, so a batch costs one round trip.
 
     The ack happens in the same script as the record, so an entry is never acknowledged without it.
     """
@@ -121,35 +127,40 @@ def flash_sale_reservations_ordered(*, campaign_id: int, ordered: list[tuple[Res
     client = flashsale.sync_client()
     node = _campaign_node_client(client, campaign_id)  # every key of the script shares the campaign's slot
     keys = flashsale.Keys(campaign_id)
-    script = flashsale.MARK_ORDERED
+    script = flashsale.MARK_ORDERED_MANY
+    clustered = node is not client
+    index_ttl = flashsale.INDEX_TTL_SECONDS
 
-    def send() -> list:
+    def send(*, with_source: bool = False) -> list:
         pipe = node.pipeline(transaction=False)
-        for entry, order_id in ordered:
-            pipe.evalsha(
-                script.sha,
-                2,
-                keys.reservations,
-                keys.stream,
-                entry.reservation_id,
-                order_id,
-                flashsale.CONSUMER_GROUP,
-                entry.entry_id,
-            )
+        for start in range(0, len(ordered), MARK_SLICE):
+            args: list = [flashsale.CONSUMER_GROUP]
+            for entry, order_id in ordered[start : start + MARK_SLICE]:
+                args += (entry.reservation_id, order_id, entry.entry_id)
+            if with_source:
+                pipe.eval(script.source, 2, keys.reservations, keys.stream, *args)
+            else:
+                pipe.evalsha(script.sha, 2, keys.reservations, keys.stream, *args)
+        if not clustered:
+            for entry, _ in ordered:
+                pipe.set(flashsale.reservation_index_key(entry.reservation_id), campaign_id, ex=index_ttl)
         return pipe.execute(raise_on_error=False)
 
     replies = send()
     if any(isinstance(r, NoScriptError) for r in replies):
-        script.load(node)  # Redis forgot the script (restart, SCRIPT FLUSH): load it and send again
-        replies = send()
+        # Redis forgot the script (restart, SCRIPT FLUSH): EVAL with its source runs and caches it
+        # in the same call (a separate SCRIPT LOAD could be flushed again before the retry).
+        # Entries already acknowledged by the first attempt are simply acknowledged again.
+        replies = send(with_source=True)
     for reply in replies:
         if isinstance(reply, Exception):
             raise reply
-    # The status endpoint's index (other slots on a cluster: a cluster pipeline routes each SET).
-    index = client.pipeline(transaction=False)
-    for entry, _ in ordered:
-        index.set(flashsale.reservation_index_key(entry.reservation_id), campaign_id, ex=flashsale.INDEX_TTL_SECONDS)
-    index.execute()
+    if clustered:
+        # The status endpoint's index lives in other slots: a cluster pipeline routes each SET.
+        index = client.pipeline(transaction=False)
+        for entry, _ in ordered:
+            index.set(flashsale.reservation_index_key(entry.reservation_id), campaign_id, ex=index_ttl)
+        index.execute()
 
 
 def flash_sale_entries_ack(*, campaign_id: int, entry_ids: list[str]) -> int:
