@@ -18,8 +18,8 @@ async def noop(request: HotRequest) -> HotResponse:
 
 ROUTES = [
     HotRoute("GET", r"^/api/v1/bench/noop$", noop),
-    # The same yardstick under the flash-sale prefix, where scripts/bench/flash_sale measures
-    # the purchase against it (an edge that routes /api/v1/flash-sales/ to the hot server
-    # reaches it the same way).
-    HotRoute("GET", r"^/api/v1/flash-sales/_bench/ping$", noop),
+    # The same yardstick where scripts/bench/flash_sale measures the purchase against it: a path
+    # the edge's purchase route (docker/nginx/routes.conf, .../{id}/purchase) sends to the hot
+    # server, so both cross the same nginx location, upstream and server.
+    HotRoute("GET", r"^/api/v1/flash-sales/_bench/purchase$", noop),
 ]

@@ -14,10 +14,17 @@ are checked after both (orders = reservations, none twice, reconciliation clean)
 
 from __future__ import annotations
 
+import cProfile
+import io
+import os
+import pstats
+import threading
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
+from django.db import connection
 from django.utils import timezone
 
 from apps.catalog import services as catalog_services
@@ -27,6 +34,8 @@ from apps.order import services as order_services
 from apps.promotion import flashsale
 from apps.promotion import services as promotion_services
 from nexuscart.snowflake import next_id
+
+PROFILE_PATH = Path(__file__).resolve().parents[2] / ".local" / "log" / "bench-flash-sale-drain.prof"
 
 
 @dataclass
@@ -106,14 +115,66 @@ def sell_out_in_redis(campaign_id: int, user_ids: list[int], quantity: int) -> i
     return sold
 
 
-def _drain(worker, campaign_id: int, units: int, budget_s: float | None) -> tuple[int, float]:
+def _drain(worker, campaign_id: int, units: int, budget_s: float | None, profile: bool = False) -> tuple[int, float]:
     started = time.monotonic()
 
     def done() -> bool:
         return worker.created >= units or (budget_s is not None and time.monotonic() - started > budget_s)
 
+    profiler = cProfile.Profile() if profile else None
+    connection.ensure_connection()
+    backend, backend_cpu, own_cpu = connection.connection.info.backend_pid, _pid_cpu(connection), time.process_time()
+    if profiler:
+        profiler.enable()
     worker.run(should_stop=done, idle_timeout=5.0)
-    return worker.created, time.monotonic() - started
+    seconds = time.monotonic() - started
+    if worker.created and connection.connection is not None and connection.connection.info.backend_pid == backend:
+        # CPU per order, which the shared box's load does not move as it moves the wall clock.
+        python_us = (time.process_time() - own_cpu) / worker.created * 1e6
+        postgres_us = (_pid_cpu(connection) - backend_cpu) / worker.created * 1e6
+        name = type(worker).__name__
+        print(f"  {name}: CPU per order: python {python_us:.0f} us, postgres backend {postgres_us:.0f} us", flush=True)
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(PROFILE_PATH)
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)
+        print(out.getvalue(), flush=True)
+    return worker.created, seconds
+
+
+def _drain_parallel(campaign_id: int, units: int, writers: int) -> tuple[int, float]:
+    """`writers` batch writers (threads, one database connection each, consumers of one group),
+    as `manage.py flashsale_worker --threads N` runs them: while one waits on PostgreSQL, another
+    reads, builds or acknowledges its batch."""
+    workers = [
+        order_services.ReservationWorker(campaign_ids=[campaign_id], consumer=f"bench-batch-{i}")
+        for i in range(writers)
+    ]
+    started = time.monotonic()
+
+    def done() -> bool:
+        return sum(w.created for w in workers) >= units
+
+    def run_one(worker) -> None:
+        try:
+            worker.run(should_stop=done, idle_timeout=5.0)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run_one, args=(w,)) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(w.created for w in workers), time.monotonic() - started
+
+
+def _pid_cpu(conn) -> float:
+    """CPU seconds the PostgreSQL backend of `conn` used so far (same machine: /proc)."""
+    pid = conn.connection.info.backend_pid
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _invariants(campaign_id: int, units: int) -> list[tuple[str, bool]]:
@@ -132,7 +193,15 @@ def _invariants(campaign_id: int, units: int) -> list[tuple[str, bool]]:
     ]
 
 
-def run(user_ids: list[int], *, units: int = 20_000, baseline_seconds: float = 20.0, log=print):
+def run(
+    user_ids: list[int],
+    *,
+    units: int = 20_000,
+    baseline_seconds: float = 20.0,
+    log=print,
+    profile: bool = False,
+    writers: int = 1,
+):
     """(batch result, one-by-one result, invariant lines)."""
     limit = -(-units // len(user_ids))  # every unit sold: each shopper buys at most this many
     batch_sale, baseline_sale = _campaign(units, limit), _campaign(units, limit)
@@ -140,10 +209,13 @@ def run(user_ids: list[int], *, units: int = 20_000, baseline_seconds: float = 2
         started = time.monotonic()
         sold = sell_out_in_redis(sale.id, user_ids, units)
         log(f"  sold out campaign {sale.id} in Redis: {sold} units in {time.monotonic() - started:.1f}s")
-    writer = order_services.ReservationWorker(campaign_ids=[batch_sale.id], consumer="bench-batch")
-    drained, seconds = _drain(writer, batch_sale.id, units, None)
+    if writers == 1:
+        writer = order_services.ReservationWorker(campaign_ids=[batch_sale.id], consumer="bench-batch")
+        drained, seconds = _drain(writer, batch_sale.id, units, None, profile=profile)
+    else:
+        drained, seconds = _drain_parallel(batch_sale.id, units, writers)
     batch = DrainResult("batch writer", units, drained, seconds)
-    log(f"  batch writer: {drained} orders in {seconds:.2f}s = {batch.rate:.0f}/s")
+    log(f"  batch writer ({writers} in parallel): {drained} orders in {seconds:.2f}s = {batch.rate:.0f}/s")
     drained, seconds = _drain(
         OneByOneWorker(campaign_ids=[baseline_sale.id], consumer="bench-one", batch=100),
         baseline_sale.id,

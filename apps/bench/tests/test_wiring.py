@@ -14,7 +14,7 @@ from nexuscart.hotpath import discover_routes
 
 ROOT = Path(__file__).resolve().parents[3]
 BENCH_DJANGO_PATHS = ["/api/v1/bench/orders-naive", "/api/v1/flash-sales/_bench/naive-purchase"]
-BENCH_HOT_PATHS = ["/api/v1/bench/noop", "/api/v1/flash-sales/_bench/ping"]
+BENCH_HOT_PATHS = ["/api/v1/bench/noop", "/api/v1/flash-sales/_bench/purchase"]
 
 
 def _hot_paths_matched(routes, paths):
