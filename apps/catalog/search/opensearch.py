@@ -44,6 +44,17 @@ _AGGS = {
     "attributes": {"terms": {"field": "facets", "size": ATTRIBUTE_FACET_SIZE}},
 }
 _SOURCE = {"excludes": ["description", "attributes_text", "facets", "skus", "category_ids"]}
+# Only what the result is built from travels back and gets parsed (no shard stats, index names, sort values).
+_FILTER_PATH = ",".join(
+    (
+        "hits.total.value",
+        "hits.hits._id",
+        "hits.hits._score",
+        "hits.hits._source",
+        "aggregations.*.buckets.key",
+        "aggregations.*.buckets.doc_count",
+    )
+)
 _EXACT_FIELDS = ["name^4", "category_path^2", "attributes_text^1.5", "description"]
 _FUZZY_FIELDS = ["name.plain^4", "category_path.plain^2", "attributes_text.plain^1.5", "description.plain"]
 _CROSS_FIELDS = ["name^6", "category_path^2", "attributes_text"]
@@ -99,7 +110,9 @@ class OpenSearchBackend:
         from apps.catalog.indexing import client
 
         try:
-            response = client().search(index=read_alias(), body=self.body(params), request_timeout=5)
+            response = client().search(
+                index=read_alias(), body=self.body(params), request_timeout=5, filter_path=_FILTER_PATH
+            )
         except NotFoundError:
             # No index built yet (a fresh install): the read model answers the same question.
             from apps.catalog.search.postgres import PostgresBackend
@@ -108,8 +121,11 @@ class OpenSearchBackend:
         except (ConnectionError, TransportError) as exc:
             raise ServiceUnavailable("Search is unavailable right now; try again.", code="search_unavailable") from exc
         aggs = response["aggregations"]
+        # filter_path drops empty lists: no hits, or a bucket list with nothing in it.
+        for name in ("category", "attributes"):
+            aggs.setdefault(name, {}).setdefault("buckets", [])
         return SearchResult(
-            results=[_card(h) for h in response["hits"]["hits"]],
+            results=[_card(h) for h in response["hits"].get("hits", [])],
             total=response["hits"]["total"]["value"],
             page=params.page,
             page_size=params.page_size,
