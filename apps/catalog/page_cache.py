@@ -43,7 +43,12 @@ def context(request: HttpRequest, values: dict) -> dict:
 
 
 def page_key(full_path: str, max_age: float | None) -> str:
-    return f"{full_path}#{int(time.time() // max_age)}" if max_age else full_path
+    """The page's cache key; with `max_age`, one per period of that length. Each path's periods are
+    shifted by a fixed offset of its own, so the pages do not all expire (and rebuild) at one instant."""
+    if not max_age:
+        return full_path
+    offset = int.from_bytes(hashlib.blake2b(full_path.encode(), digest_size=4).digest(), "big") % 1000 / 1000
+    return f"{full_path}#{int(time.time() / max_age + offset)}"
 
 
 def page_etag(etag: str, csrf_secret: str) -> str:

@@ -289,3 +289,21 @@ def test_price_and_stock_changes_show_everywhere_within_a_second(client, shop, r
     )
     print(f"stock staleness per view (s after the commit): {lags}")
     assert max(lags.values()) < 1.0, lags
+
+
+def test_pages_cached_for_a_few_seconds_do_not_all_expire_at_once(monkeypatch):
+    from apps.catalog import page_cache
+
+    paths = [f"/p/product-{i}/" for i in range(200)]
+    start = 1_800_000_000.0
+    monkeypatch.setattr(page_cache.time, "time", lambda: start)
+    first = {p: page_cache.page_key(p, 5) for p in paths}
+    changed_at: dict[str, float] = {}
+    for step in range(1, 101):  # one 5 s period, every 50 ms
+        now = start + step * 0.05
+        monkeypatch.setattr(page_cache.time, "time", lambda now=now: now)
+        for p in paths:
+            if p not in changed_at and page_cache.page_key(p, 5) != first[p]:
+                changed_at[p] = now
+    assert set(changed_at) == set(paths)  # each expires once per period...
+    assert len(set(changed_at.values())) > 50  # ...at its own moment
