@@ -83,11 +83,21 @@ def checkout_cost(count: int) -> None:
         )
         assert response.status_code == 201, response.content
 
+    def floor(i: int) -> None:
+        # The same stack with (almost) nothing behind it: middleware, DRF, JWT auth (this view
+        # still reads the user row) and one indexed order lookup that finds nothing. What any
+        # synchronous Django request pays before a checkout's own work.
+        user = users[i % len(users)]
+        response = client.get("/api/v1/orders/1", HTTP_AUTHORIZATION=f"Bearer {tokens[user.id]}")
+        assert response.status_code == 404, response.content
+
     for i in range(10):
         one(i)
+        floor(i)
     sql = _round_trips(lambda: one(10))
     cpu = _timed("checkout (reserve)", count, one)
     _timed("checkout (naive row lock)", count, lambda i: one(i, "/api/v1/bench/orders-naive"))
+    _timed("floor: GET /api/v1/orders/1 (404)", count, floor)
     # Machine-readable for scripts/bench/checkout's summary line.
     print(f"[cost] sql/checkout={sql} cpu/checkout={cpu:.1f}")
 
