@@ -14,7 +14,7 @@ Faults, while buyers keep checking out and paying through the edge:
    producer's message timeout (30 s) — so the relay's produces really fail and it backs off;
 3. healed.
 
-What must hold: every checkout answers 201, every payment 201, every webhook 200, and fast (no
+What must hold: every checkout answers 201, every payment 201, every webhook 200, within 10 s (no
 request waits on Kafka); /readyz stays 200; during the blackhole the relay records failed
 attempts on the waiting rows (attempts, last_error) but none is ever final; once healed the relay
 catches up by itself: every outbox row is sent and on Kafka, per aggregate in sequence order,
@@ -46,7 +46,9 @@ from tests.stack import Stack, free_port, start_stack
 pytestmark = [pytest.mark.slow, pytest.mark.faults, pytest.mark.timeout(480)]
 
 BLACKHOLE_S = 40  # > the producer's message.timeout.ms (30 s, nexuscart/kafka.py): produces fail
-FAST_S = 3.0  # a checkout or payment that waited on Kafka would take seconds more
+# A request that waited on Kafka would take the producer's 30 s message timeout; under a
+# loaded CI box a healthy checkout + payment can take a few seconds.
+FAST_S = 10.0
 
 
 @pytest.fixture
