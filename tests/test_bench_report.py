@@ -215,7 +215,7 @@ def test_the_caps_fit_the_twenty_minutes_with_a_margin(report):
     """The report is bounded to 20 minutes: every benchmark's cap together, plus the rendering, with a margin."""
     caps = sum(bench.timeout for bench in report.BENCHES)
     assert caps + report.RENDER_RESERVE <= 1200 - 60, f"caps add up to {caps}s"
-    assert all(bench.timeout <= 300 for bench in report.BENCHES)
+    assert all(bench.timeout <= 360 for bench in report.BENCHES)
 
 
 def test_every_benchmark_in_scripts_bench_has_rows_in_the_report(report):
