@@ -58,6 +58,19 @@ def test_a_stalled_redis_fails_django_requests_fast_and_the_breaker_recovers(fau
                     assert response.headers["Content-Type"].startswith("application/problem+json"), response.text
                     assert response.json()["code"] == "service_unavailable", response.text
                 assert seconds < FIRST_BOUND_S, seen
+        # A checkout with Redis stalled: stock and the order live in PostgreSQL, Redis only caches,
+        # throttles and nudges the relay (the outbox row waits for the beat's sweep).
+        _buyer_id, buyer_token, address_id = shop.buyers[5]
+        response, seconds = _timed(
+            stack, "POST", "/api/v1/orders",
+            {
+                "json": {"items": [{"sku": shop.sku, "quantity": 1}], "shipping_address_id": address_id},
+                "headers": {"Authorization": f"Bearer {buyer_token}", "Idempotency-Key": uuid.uuid4().hex},
+            },
+        )  # fmt: skip
+        print("checkout while Redis stalled:", response.status_code, round(seconds, 2))
+        assert response.status_code in (201, 503), response.text
+        assert seconds < FIRST_BOUND_S, seconds
     finally:
         faults.heal()
 
