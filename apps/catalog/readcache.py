@@ -63,6 +63,9 @@ _values: TTLCache = TTLCache(maxsize=settings.CATALOG_L1_MAXSIZE, ttl=settings.C
 # scope -> (version, monotonic time it was read from Redis); the recheck interval is read per call
 # so a test (or an operator) can change it.
 _versions: dict[str, tuple[int, float]] = {}
+# Scopes this process made sure Redis knows (_known_from); if Redis loses one, its first read starts
+# it at the current counter, which can only make a value look stale.
+_known: set[str] = set()
 
 # Both scripts run atomically in Redis: nobody can see the counter moved but a scope not yet set.
 # KEYS[1] is the counter, ARGV[1] the clock value it starts from when Redis does not know it.
@@ -173,12 +176,18 @@ def _known_from(entry: Entry) -> None:
     """Dependencies Redis does not know yet were not bumped since the build began: they start at its
     counter (only if still unknown: a bump meanwhile keeps its own, newer number). Left unknown, the
     first read would start them at the counter of that moment and make the entry look stale."""
-    if not entry.deps:
+    with _lock:
+        new = [scope for scope in entry.deps if scope not in _known and scope not in _versions]
+    if not new:
         return
     pipe = nc_redis.client().pipeline(transaction=False)
-    for scope in entry.deps:
+    for scope in new:
         pipe.set(cache.make_key(_vkey(scope)), entry.seq, nx=True)
     pipe.execute()
+    with _lock:
+        if len(_known) > 50_000:
+            _known.clear()
+        _known.update(new)
 
 
 def depends_on(scopes: Iterable[str]) -> None:
@@ -307,3 +316,4 @@ def clear_local() -> None:
     with _lock:
         _values.clear()
         _versions.clear()
+        _known.clear()
