@@ -225,7 +225,7 @@ def flash_sale_accepted_per_second(*, campaign_id: int, timeout: float = 15.0) -
     interval, or a full producer queue, loses counts), never an overcount (idempotent producer).
     Added for order's reconciliation (issue 12 #1).
     """
-    topic = live.attempts_topic()
+    topic, shop = live.attempts_topic(), live.attempts_source()
     consumer = kafka.consumer(f"{settings.KAFKA_TOPIC_PREFIX}.reconcile-{uuid.uuid4().hex[:8]}")
     try:
         found = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
@@ -248,6 +248,8 @@ def flash_sale_accepted_per_second(*, campaign_id: int, timeout: float = 15.0) -
             if message.offset() >= ends.get(message.partition(), 0) - 1:
                 ends.pop(message.partition(), None)
             data = json.loads(message.value())
+            if data.get("db", shop) != shop:
+                continue  # another database's campaign of the same id (live.attempts_source)
             if data.get("c") == campaign_id and data.get("r") == "reserved":
                 counts[int(data["t"]) // 1000] += int(data["n"])
         return dict(counts)
