@@ -9,10 +9,16 @@ from the rows as they were before it.
 
 from __future__ import annotations
 
+import logging
+
+from django.db import transaction
+
 from apps.catalog import indexing, read_models, readcache, selectors
 from apps.catalog.readcache import CATALOG, STRUCTURE, product_scope
 from nexuscart.consumers import event_handler
 from nexuscart.events import Envelope
+
+logger = logging.getLogger(__name__)
 
 
 @event_handler("catalog.ProductChanged", group="catalog")
@@ -44,6 +50,23 @@ def reprice_product(envelope: Envelope) -> None:
     if before != after:
         scopes.add(CATALOG)
     readcache.bump(scopes)
+    _rebuild_details_after_commit({facts.slug for facts in after.values()})
+
+
+def _rebuild_details_after_commit(slugs: set[str]) -> None:
+    """After the bump (callbacks run in order): the API details built now rather than by the next
+    request, which under load waits in the web servers' queue."""
+
+    def rebuild() -> None:
+        from apps.catalog.api.views import product_detail_rebuild
+
+        for slug in sorted(slugs):
+            try:
+                product_detail_rebuild(slug=slug)
+            except Exception:  # not found / inactive, or Redis: the next request builds it as before
+                logger.info("product detail not rebuilt after its event", extra={"slug": slug}, exc_info=True)
+
+    transaction.on_commit(rebuild)
 
 
 @event_handler("inventory.StockLevelChanged", group="catalog")
@@ -59,3 +82,4 @@ def reindex_stock(envelope: Envelope) -> None:
     if {pid: flag for pid, (_, flag) in before.items()} != {pid: flag for pid, (_, flag) in after.items()}:
         scopes.add(CATALOG)
     readcache.bump(scopes)
+    _rebuild_details_after_commit({slug for slug, _ in after.values()})

@@ -113,16 +113,18 @@ def _scheme(request: HotRequest) -> str:
     return "http"
 
 
-def _api_key(request: HotRequest) -> str | None:
+def _api_key(request: HotRequest, *, with_host: bool = True) -> str | None:
     host = request.headers.get("host", "")
     if not host or not _SAFE_PATH.match(request.path):
         return None
     pairs = parse_qsl(request.query_string, keep_blank_values=True)
-    return request_key(f"{_scheme(request)}://{host}", request.path, pairs)
+    return request_key(f"{_scheme(request)}://{host}" if with_host else "", request.path, pairs)
 
 
-async def _api(request: HotRequest, name: str, scopes: tuple[str, ...], *, hit_header: bool = False):
-    key = _api_key(request)
+async def _api(
+    request: HotRequest, name: str, scopes: tuple[str, ...], *, hit_header: bool = False, with_host: bool = True
+):
+    key = _api_key(request, with_host=with_host)
     rep = await _cached(name, key, scopes) if key else None
     if rep is None:
         return None
@@ -139,7 +141,7 @@ async def product_list(request: HotRequest) -> HotResponse | None:
 
 async def product_detail(request: HotRequest) -> HotResponse | None:
     slug = request.params["slug"]
-    return await _api(request, "api-product", read_models.product_scopes(slug))
+    return await _api(request, "api-product", read_models.product_scopes(slug), with_host=False)  # as Django's
 
 
 async def category_tree(request: HotRequest) -> HotResponse | None:

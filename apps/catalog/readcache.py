@@ -266,6 +266,25 @@ def lookup(
     return entry.value, hit
 
 
+def rebuild(name: str, key: str, build: Callable[[], T], *, scopes: tuple[str, ...]) -> T:
+    """Build (name, key) now under the scopes' versions as Redis has them, whatever is cached: an
+    event handler's rebuild right after its bump, so the next reader finds it built."""
+    seq, *stamp = versions((SEQ, *scopes), fresh=True)
+    full = _value_key(name, key, tuple(stamp))
+    collector = _Collector()
+    token = _collecting.set(collector)
+    try:
+        value = build()
+    finally:
+        _collecting.reset(token)
+    entry = Entry(value, seq, frozenset(collector.deps))
+    _known_from(entry)
+    cache.set(full, entry, settings.CATALOG_L2_SECONDS)
+    with _lock:
+        _values[full] = entry
+    return value
+
+
 # --- For the hot path (apps/catalog/hot.py), which reads Redis with its asyncio client ------
 def version_cache_key(scope: str) -> str:
     """The Redis key of a scope's version (Django's cache key, prefix and key version included)."""

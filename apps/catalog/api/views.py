@@ -37,13 +37,14 @@ def _json_rendered(data) -> Rendered:
     return rendered(_json.render(data), "application/json")
 
 
-def _request_key(request: Request) -> str:
+def _request_key(request: Request, *, host: bool = True) -> str:
+    """`host`: the answer has absolute links (`next`) and is kept per host; without, per path."""
     pairs = ((k, v) for k, values in request.query_params.lists() for v in values)
-    return request_key(f"{request.scheme}://{request.get_host()}", request.path, pairs)
+    return request_key(f"{request.scheme}://{request.get_host()}" if host else "", request.path, pairs)
 
 
-def _cached(request: Request, name: str, build, *, scopes=(readcache.CATALOG,)) -> HttpResponse:
-    rep = readcache.get_or_build(name, _request_key(request), build, scopes=scopes)
+def _cached(request: Request, name: str, build, *, scopes=(readcache.CATALOG,), host: bool = True) -> HttpResponse:
+    rep = readcache.get_or_build(name, _request_key(request, host=host), build, scopes=scopes)
     return respond(request, rep, cache_control=API_CACHE_CONTROL)
 
 
@@ -191,12 +192,30 @@ class ProductDetailApi(APIView):
 
     @extend_schema(responses=OutputSerializer)
     def get(self, request: Request, slug: str) -> Response:
+        # No absolute links: one cached answer whatever the host, which the catalog's handler can
+        # build right after an event (product_detail_rebuild) instead of the next request.
         return _cached(
             request,
             "api-product",
-            lambda: _json_rendered(self.OutputSerializer(selectors.product_detail_get(slug=slug)).data),
+            lambda: _product_detail_json(slug),
             scopes=read_models.product_scopes(slug),
+            host=False,
         )
+
+
+def _product_detail_json(slug: str) -> Rendered:
+    return _json_rendered(ProductDetailApi.OutputSerializer(selectors.product_detail_get(slug=slug)).data)
+
+
+def product_detail_rebuild(*, slug: str) -> None:
+    """Build GET /api/v1/products/{slug} under the current versions now (after an event's bump), so the
+    first request after a change is a hit on the thin ASGI layer instead of a rebuild on the web servers."""
+    readcache.rebuild(
+        "api-product",
+        request_key("", f"/api/v1/products/{slug}", []),
+        lambda: _product_detail_json(slug),
+        scopes=read_models.product_scopes(slug),
+    )
 
 
 class SearchApi(APIView):

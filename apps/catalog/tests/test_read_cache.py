@@ -204,6 +204,24 @@ def test_a_price_change_re_misses_only_what_shows_the_product_or_orders_by_its_p
         assert expected in client.get(path).content.decode(), path
 
 
+def test_the_consumer_rebuilds_a_changed_products_api_detail_before_anyone_asks(
+    client, listed, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    from nexuscart.consumers import apply_event
+    from nexuscart.models import OutboxEvent
+    from tests.factories import envelope_from_row
+
+    path = "/api/v1/products/summit-pocket-tee"
+    assert client.get(path).json()["variants"][0]["price"] == 1500
+    services.variant_update(sku="TEE-M-GREY", price=1777)
+    row = OutboxEvent.objects.filter(event_type="catalog.PriceChanged").latest("id")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert apply_event("catalog", envelope_from_row(row))
+    with django_assert_num_queries(0):  # built by the handler, under the bumped versions
+        response = client.get(path, HTTP_HOST="127.0.0.1")  # another host: the detail has no absolute link
+    assert response.json()["variants"][0]["price"] == 1777
+
+
 # --- Freshness through outbox -> relay -> Kafka -> consumer ----------------------------------
 @pytest.fixture
 def event_path(unique) -> Iterator[Callable[[], None]]:
