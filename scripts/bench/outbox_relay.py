@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -115,9 +116,29 @@ def relay_rate(count: int, relays: int) -> float:
     return count / elapsed
 
 
-def end_to_end(count: int, timeout: float = 300) -> tuple[float, float]:
-    """A relay (--loop) running while this process commits `count` events with publish_many; from the
-    first commit's start to the last row acknowledged by Kafka (marked sent). (events/s, writer events/s)."""
+def write_concurrently(count: int, writers: int) -> float:
+    """`writers` threads (own connections, own aggregates) commit `count` events in all; events/s."""
+    if writers == 1:
+        return seed_many(count, uuid.uuid4().hex[:6])
+
+    def writer(n: int) -> None:
+        try:
+            seed_many(count // writers, uuid.uuid4().hex[:6])
+        finally:
+            connection.close()
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return count / (time.perf_counter() - started)
+
+
+def end_to_end(count: int, writers: int = 1, timeout: float = 300) -> tuple[float, float]:
+    """A relay (--loop) running while `writers` writers commit `count` events with publish_many; from
+    the first commit's start to the last row acknowledged by Kafka (dequeued). (events/s, writer events/s)."""
     relay = subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), "relay_outbox", "--loop", "--interval", "0.01"],
         stdout=subprocess.DEVNULL,
@@ -135,7 +156,7 @@ def end_to_end(count: int, timeout: float = 300) -> tuple[float, float]:
         time.sleep(0.05)
     first = OutboxEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     started = time.perf_counter()
-    write_rate = seed_many(count, uuid.uuid4().hex[:6])
+    write_rate = write_concurrently(count, writers)
     deadline = time.monotonic() + timeout
     pending = OutboxPending.objects.filter(id__gt=first)
     while pending.exists():
@@ -178,7 +199,8 @@ def main() -> None:
     OutboxPending.objects.filter(key__startswith="bench:").delete()  # the warm-up rows count as sent
     one, two = relay_rate(count, 1), relay_rate(count, 2)
     e2e, e2e_writer = end_to_end(count)
-    wait_on_kafka(kafka.topic_for_context("bench"), 3 * count + 1)  # every relayed event is really there
+    e2e_two, e2e_two_writers = end_to_end(count, writers=2)
+    wait_on_kafka(kafka.topic_for_context("bench"), 4 * count + 2)  # every relayed event is really there
     naive_rate = naive(min(count, 2000))
     OutboxPending.objects.filter(key__startswith="bench:").delete()
     OutboxEvent.objects.filter(aggregate_type="bench").delete()
@@ -191,6 +213,7 @@ def main() -> None:
     print(f"relay, 1 process, DB -> Kafka acked:  {one:8.0f} events/s")
     print(f"relay, 2 processes at once:           {two:8.0f} events/s")
     print(f"end to end, publish_many + 1 relay:   {e2e:8.0f} events/s (writer alone {e2e_writer:.0f}/s meanwhile)")
+    print(f"end to end, 2 writers + 1 relay:      {e2e_two:8.0f} events/s (writers {e2e_two_writers:.0f}/s meanwhile)")
     print(f"naive baseline, produce+wait each:    {naive_rate:8.0f} events/s")
     print(f"load after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     print(f"reproduce: scripts/bench/outbox_relay {count}")
