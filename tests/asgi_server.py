@@ -68,9 +68,11 @@ def uvicorn_server(subprocess_env) -> Iterator[Callable[..., AsgiServer]]:
             if process.poll() is not None:
                 raise RuntimeError(f"uvicorn exited with {process.returncode}")
             try:
-                if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
+                if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
                     return AsgiServer(url)
-            except requests.ConnectionError:
+            except requests.RequestException:
+                # Under load a booting worker may accept and answer late (ReadTimeout, not a
+                # ConnectionError): keep polling until the deadline rather than failing the test.
                 pass
             time.sleep(0.2)
         raise RuntimeError("uvicorn did not come up")
