@@ -79,11 +79,10 @@ async def _cached(name: str, key: str, scopes: tuple[str, ...]) -> Rendered | No
         if not isinstance(entry, readcache.Entry):
             return None
         readcache.local_put(local_key, entry)
-    if entry.seq < seq and entry.deps:
+    if entry.seq < seq and entry.deps and not readcache.checked(local_key, entry, seq):
         # Something was bumped since it was built: current if none of what it shows was.
-        deps = tuple(entry.deps)
-        found = await _versions(deps)
-        if not readcache.current(entry, seq, lambda _: found):
+        found = await _versions(tuple(entry.deps))
+        if not readcache.current(entry, seq, lambda _: found, key=local_key):
             return None  # Django rebuilds it (a dependency Redis does not know yet included)
     return entry.value if isinstance(entry.value, Rendered) else None
 

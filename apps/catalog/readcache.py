@@ -66,6 +66,8 @@ _versions: dict[str, tuple[int, float]] = {}
 # Scopes this process made sure Redis knows (_known_from); if Redis loses one, its first read starts
 # it at the current counter, which can only make a value look stale.
 _known: set[str] = set()
+# value key -> (its entry's counter, the counter at which its dependencies were found unchanged).
+_checked: dict[str, tuple[int, int]] = {}
 
 # Both scripts run atomically in Redis: nobody can see the counter moved but a scope not yet set.
 # KEYS[1] is the counter, ARGV[1] the clock value it starts from when Redis does not know it.
@@ -201,13 +203,33 @@ def depends_on(scopes: Iterable[str]) -> None:
         collector.deps.update(scopes)
 
 
-def current(entry: Entry, seq: int, dep_versions: Callable[[tuple[str, ...]], tuple[int, ...] | None]) -> bool:
+def checked(key: str, entry: Entry, seq: int) -> bool:
+    """Whether this process found the entry current at this very counter already (nothing was bumped
+    since: its dependencies need no second look)."""
+    with _lock:
+        return _checked.get(key) == (entry.seq, seq)
+
+
+def current(
+    entry: Entry,
+    seq: int,
+    dep_versions: Callable[[tuple[str, ...]], tuple[int, ...] | None],
+    *,
+    key: str | None = None,
+) -> bool:
     """Whether an entry is still current: nothing was bumped since its build began, or none of its
-    dependencies was. `dep_versions` answers None when it cannot tell (the hot path: not known yet)."""
-    if entry.seq >= seq or not entry.deps:
+    dependencies was. `dep_versions` answers None when it cannot tell (the hot path: not known yet).
+    With `key`, the answer is remembered for this counter (see `checked`)."""
+    if entry.seq >= seq or not entry.deps or (key is not None and checked(key, entry, seq)):
         return True
     found = dep_versions(tuple(entry.deps))
-    return found is not None and max(found) <= entry.seq
+    ok = found is not None and max(found) <= entry.seq
+    if ok and key is not None:
+        with _lock:
+            if len(_checked) > 50_000:
+                _checked.clear()
+            _checked[key] = (entry.seq, seq)
+    return ok
 
 
 def _value_key(name: str, key: str, stamp: tuple[int, ...]) -> str:
@@ -239,12 +261,13 @@ def lookup(
     # Used to build another value (which will be stored as current from *its* start): its
     # dependencies are checked against Redis itself, not this process's copy of their versions.
     check = (lambda deps: versions(deps, fresh=True)) if outer is not None else versions
+    memo = None if outer is not None else full  # a build's check never skips Redis
     with _lock:
         entry = _values.get(full)
-    hit = isinstance(entry, Entry) and current(entry, seq, check)
+    hit = isinstance(entry, Entry) and current(entry, seq, check, key=memo)
     if not hit:
         entry = cache.get(full)
-        hit = isinstance(entry, Entry) and current(entry, seq, check)
+        hit = isinstance(entry, Entry) and current(entry, seq, check, key=memo)
         if hit:
             with _lock:
                 _values[full] = entry
@@ -336,3 +359,4 @@ def clear_local() -> None:
         _values.clear()
         _versions.clear()
         _known.clear()
+        _checked.clear()

@@ -202,6 +202,12 @@ def test_a_price_change_re_misses_only_what_shows_the_product_or_orders_by_its_p
             assert client.get(path).status_code == 200, path
     for path, expected in showing.items():
         assert expected in client.get(path).content.decode(), path
+    # Found current after that bump, and still seen stale after the next one (of what it shows).
+    services.variant_update(sku="SPK-TEAL", price=7700)
+    row = OutboxEvent.objects.filter(event_type="catalog.PriceChanged").latest("id")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert apply_event("catalog", envelope_from_row(row))
+    assert '"price_min":7700' in client.get("/api/v1/products?category=electronics").content.decode()
 
 
 def test_the_consumer_rebuilds_a_changed_products_api_detail_before_anyone_asks(
