@@ -45,6 +45,9 @@ RETURNING id;
 SET LOCAL lock_timeout = 0;
 SAVEPOINT {_SAVEPOINT}
 """
+# The answer is stored by the claimed row's id, in a fixed text with the JSON rendered once (the
+# ORM .filter().update() compiled its query and re-encoded the body on every request, issue 10).
+_STORE_SQL = "UPDATE nexuscart_idempotencyrecord SET status_code = %s, response_body = %s::jsonb WHERE id = %s"
 
 
 class IdempotencyKeyMissing(ApplicationError):
@@ -90,8 +93,8 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
         key = require_key(request)
         scope, fingerprint = _scope(request), _fingerprint(request)
         with transaction.atomic():
-            claimed = _claim(scope, key, request, fingerprint)
-            if not claimed:
+            record_id = _claim(scope, key, request, fingerprint)
+            if record_id is None:
                 return _replay(scope, key, fingerprint)
             callbacks = len(connection.run_on_commit)
             try:
@@ -107,16 +110,17 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
             if response.status_code >= 500:
                 transaction.set_rollback(True)
                 return response
-            IdempotencyRecord.objects.filter(scope=scope, key=key).update(
-                status_code=response.status_code,
-                response_body=json.loads(json.dumps(response.data, cls=JSONEncoder)),
-            )
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    _STORE_SQL, [response.status_code, json.dumps(response.data, cls=JSONEncoder), record_id]
+                )
             return response
 
     return wrapper
 
 
-def _claim(scope: str, key: str, request: Request, fingerprint: str) -> bool:
+def _claim(scope: str, key: str, request: Request, fingerprint: str) -> int | None:
+    """The new record's id, or None when the key is already taken (committed by another request)."""
     wait = f"{int(settings.IDEMPOTENCY_WAIT_SECONDS * 1000)}ms"
     with connection.cursor() as cursor:
         try:
@@ -127,7 +131,8 @@ def _claim(scope: str, key: str, request: Request, fingerprint: str) -> bool:
                 code="idempotency_in_progress",
             ) from exc
         cursor.nextset()  # the INSERT's result (the first one is SET's)
-        return cursor.fetchone() is not None
+        row = cursor.fetchone()
+        return row[0] if row else None
 
 
 def _replay(scope: str, key: str, fingerprint: str) -> Response:
