@@ -24,6 +24,7 @@ django.setup()
 
 import flash_sale_drain  # noqa: E402  (scripts/bench/flash_sale_drain.py, next to this file)
 import flash_sale_hotpath  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -340,6 +341,7 @@ def measure(args, url: str, users, duration: float):
         purchase_step(args.vegeta, url, users, duration, 1),
     )
     log("[bench] (2) naive SELECT ... FOR UPDATE baseline (Django view)")
+    naive_step(args.vegeta, url, users, 1.0)(50)  # warm: web's workers, their pools and Django's first request
     best_naive, _ = ladder(
         "naive",
         [50, 100, 200, 400, 600, 800, 1000, 1200, 1500, 2000, 2500, 3000],
@@ -347,6 +349,7 @@ def measure(args, url: str, users, duration: float):
         naive_step(args.vegeta, url, users, duration),
     )
     log("[bench] (3) trivial endpoint (ceiling, same server)")
+    ceiling_step(args.vegeta, url, 1.0)(500)  # warm, as the other two
     best_ceiling, _ = ladder(
         "ceiling",
         [500, 1000, 2000, 4000, 6000, 8000, 10000, 12000, 14000, 16000, 18000, 20000],
@@ -366,7 +369,12 @@ def main() -> None:
     parser.add_argument("--drain-units", type=int, default=20_000, help="units of each drained sale")
     parser.add_argument("--drain-baseline-seconds", type=float, default=20.0, help="time given to one-by-one")
     parser.add_argument("--profile-drain", action="store_true", help="cProfile the batch writer's drain")
-    parser.add_argument("--drain-writers", type=int, default=1, help="batch writers in parallel (threads)")
+    parser.add_argument(
+        "--drain-writers",
+        type=int,
+        default=settings.FLASH_SALE_WORKER_WRITERS,
+        help="batch writers in parallel (threads; default: what flashsale_worker runs)",
+    )
     parser.add_argument(
         "--hotpath-profile", type=int, metavar="N", help="only the purchase's in-process CPU and profile (N requests)"
     )

@@ -123,7 +123,9 @@ def run(users: list[tuple[int, str]], count: int = 5000, log=print) -> None:
         await _run(application, profiled)
         profiler.disable()
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("tottime").print_stats(30)
+        stats.sort_stats("cumulative").print_stats(40)
         log(out.getvalue())
         flashsale.delete_campaign_keys(flashsale.sync_client(), CAMPAIGN_ID)
 

@@ -23,7 +23,7 @@ from apps.order.services.cart import (
 from apps.order.services.checkout import order_create
 from apps.order.services.common import BadRequest, OrderLineInput
 from apps.order.services.flash_sale import FlashSaleOrderInput, flash_sale_orders_create, order_create_for_flash_sale
-from apps.order.services.flash_sale_worker import ReservationWorker
+from apps.order.services.flash_sale_worker import ReservationWorker, run_writers
 from apps.order.services.late_payment import STOCK_RELEASED, order_mark_paid_holding_stock
 from apps.order.services.reconcile import ReservationDifference, order_reservations_reconcile
 from apps.order.services.shipping import (
@@ -75,6 +75,7 @@ __all__ = [
     "order_reservations_reconcile",
     "order_ship",
     "order_shipping_address_set",
+    "run_writers",
     "shipping_options",
     "shipping_quote",
 ]

@@ -25,12 +25,14 @@ import logging
 import os
 import random
 import socket
+import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import psycopg
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, close_old_connections
+from django.db import InterfaceError, OperationalError, close_old_connections, connections
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -177,6 +179,40 @@ class ReservationWorker:
                     extra={"reservation_id": entry.reservation_id, "deliveries": entry.deliveries},
                 )
             return None
+
+
+def run_writers(
+    workers: list[ReservationWorker] | int,
+    *,
+    consumer: str | None = None,
+    idle_timeout: float | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+    **options: Any,
+) -> list[ReservationWorker]:
+    """Batch writers in threads of this process until `should_stop` (or each idles out): the given
+    workers, or that many ReservationWorkers (`options`), consumers `<consumer>-<i>` of the same group
+    (Redis hands each its own entries), each with its own database connection. Returns them once all
+    have stopped. While one waits on PostgreSQL another reads, builds or acknowledges its batch."""
+    if isinstance(workers, int):
+        base = consumer or f"{socket.gethostname()}-{os.getpid()}"
+        names = [base] if workers <= 1 else [f"{base}-{i}" for i in range(workers)]
+        workers = [ReservationWorker(consumer=name, **options) for name in names]
+    if len(workers) == 1:
+        workers[0].run(idle_timeout=idle_timeout, should_stop=should_stop)
+        return workers
+
+    def run(worker: ReservationWorker) -> None:
+        try:
+            worker.run(idle_timeout=idle_timeout, should_stop=should_stop)
+        finally:
+            connections.close_all()  # this thread's connection
+
+    threads = [threading.Thread(target=run, args=(w,), name=w.consumer, daemon=True) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return workers
 
 
 def _backoff_seconds(attempt: int) -> float:

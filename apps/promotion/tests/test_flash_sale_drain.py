@@ -113,7 +113,7 @@ def test_the_batch_writer_sigkilled_between_insert_and_xack_orders_every_reserva
     assert {reserve(campaign.id, u.id, rid) for u, rid in zip(users, rids, strict=True)} == {"ok"}
     common = [*manage_py, "flashsale_worker", "--campaign", str(campaign.id)]
     doomed = subprocess.run(
-        [*common, "--consumer", "doomed", "--batch", "200"],
+        [*common, "--consumer", "doomed", "--batch", "200", "--writers", "1"],  # one batch's worth, below
         env=subprocess_env(NEXUSCART_FAULTS="order.flash_sale_worker.before_ack"),
         timeout=60,
         check=False,
@@ -124,7 +124,7 @@ def test_the_batch_writer_sigkilled_between_insert_and_xack_orders_every_reserva
     assert order_count(campaign.id) == 200  # one transaction: all of the batch or none of it
 
     survivor = subprocess.run(
-        [*common, "--consumer", "survivor", "--claim-idle-ms", "0", "--idle-timeout", "1.5"],
+        [*common, "--consumer", "survivor", "--claim-idle-ms", "0", "--idle-timeout", "1.5", "--writers", "1"],
         env=subprocess_env(),
         timeout=120,
         check=True,
@@ -138,6 +138,48 @@ def test_the_batch_writer_sigkilled_between_insert_and_xack_orders_every_reserva
     assert order_count(campaign.id) == 300
     assert created_events(o.id for o in orders) == 300
     assert {r.status for r in flashsale.reservations_all(client, campaign.id)} == {"ordered"}
+    report = order_selectors.flash_sale_reconcile(campaign_id=campaign.id)
+    assert report.clean, report.differences
+
+
+def test_parallel_batch_writers_sigkilled_between_insert_and_xack_order_every_reservation_exactly_once(
+    redis_client, subprocess_env, manage_py
+):
+    """The default worker process runs FLASH_SALE_WORKER_WRITERS threads: one of them reaching the
+    crash point kills all of them, whatever batches the others had committed or acknowledged."""
+    campaign = make_campaign(quantity=300, per_user_limit=1)
+    users = make_users(300)
+    rids = [f"{64_000_000 + i}" for i in range(300)]
+    assert {reserve(campaign.id, u.id, rid) for u, rid in zip(users, rids, strict=True)} == {"ok"}
+    common = [*manage_py, "flashsale_worker", "--campaign", str(campaign.id)]
+    doomed = subprocess.run(
+        [*common, "--consumer", "doomed", "--batch", "100", "--writers", "2"],
+        env=subprocess_env(NEXUSCART_FAULTS="order.flash_sale_worker.before_ack"),
+        timeout=60,
+        check=False,
+    )
+    assert doomed.returncode == -9
+    client = flashsale.sync_client()
+    pending = client.xpending(flashsale.Keys(campaign.id).stream, flashsale.CONSUMER_GROUP)["pending"]
+    assert pending >= 100  # at least the crashing writer's committed batch is unacknowledged
+    assert 100 <= order_count(campaign.id) <= 300
+
+    survivor = subprocess.run(
+        [*common, "--consumer", "survivor", "--claim-idle-ms", "0", "--idle-timeout", "1.5", "--writers", "2"],
+        env=subprocess_env(),
+        timeout=120,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert "orders created" in survivor.stdout
+    orders = [order_selectors.order_get_by_reservation(reservation_id=r) for r in rids]
+    assert all(orders)
+    assert len({o.id for o in orders}) == 300
+    assert order_count(campaign.id) == 300
+    assert created_events(o.id for o in orders) == 300
+    assert {r.status for r in flashsale.reservations_all(client, campaign.id)} == {"ordered"}
+    assert client.xpending(flashsale.Keys(campaign.id).stream, flashsale.CONSUMER_GROUP)["pending"] == 0
     report = order_selectors.flash_sale_reconcile(campaign_id=campaign.id)
     assert report.clean, report.differences
 

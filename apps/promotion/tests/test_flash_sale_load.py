@@ -98,7 +98,19 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(redis_client, su
     assert {reserve_directly(campaign.id, u.id, rid) for u, rid in zip(users, reservation_ids, strict=True)} == {"ok"}
 
     doomed = subprocess.run(
-        [*manage_py, "flashsale_worker", "--campaign", str(campaign.id), "--consumer", "doomed", "--batch", "25"],
+        # One writer (threads share the process): the pending counts below are one batch's.
+        [
+            *manage_py,
+            "flashsale_worker",
+            "--campaign",
+            str(campaign.id),
+            "--consumer",
+            "doomed",
+            "--batch",
+            "25",
+            "--writers",
+            "1",
+        ],
         env=subprocess_env(NEXUSCART_FAULTS="order.flash_sale_worker.before_ack"),
         timeout=60,
         check=False,
@@ -127,6 +139,8 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(redis_client, su
             "0",
             "--idle-timeout",
             "1.5",
+            "--writers",
+            "1",
         ],
         env=subprocess_env(),
         timeout=120,

@@ -1,9 +1,10 @@
 import contextlib
 import signal
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from apps.order.services import ReservationWorker
+from apps.order.services import run_writers
 
 
 class Command(BaseCommand):
@@ -16,19 +17,27 @@ class Command(BaseCommand):
         parser.add_argument("--batch", type=int, help="Entries per read, ordered in one transaction.")
         parser.add_argument("--max-deliveries", type=int, help="Dead-letter a failing reservation after this.")
         parser.add_argument("--idle-timeout", type=float, help="Exit after this many idle seconds.")
+        parser.add_argument(
+            "--writers", type=int, help="Batch writers in this process (threads; default FLASH_SALE_WORKER_WRITERS)."
+        )
 
     def handle(self, *args, **options):
         stopping = []
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
-        worker = ReservationWorker(
-            consumer=options["consumer"],
-            claim_idle_ms=options["claim_idle_ms"],
-            batch=options["batch"],
-            campaign_ids=options["campaign"],
-            max_deliveries=options["max_deliveries"],
-        )
+        writers = options["writers"] or settings.FLASH_SALE_WORKER_WRITERS
+        workers: list = []
         with contextlib.suppress(KeyboardInterrupt):
-            worker.run(idle_timeout=options["idle_timeout"], should_stop=lambda: bool(stopping))
+            workers = run_writers(
+                writers,
+                consumer=options["consumer"],
+                claim_idle_ms=options["claim_idle_ms"],
+                batch=options["batch"],
+                campaign_ids=options["campaign"],
+                max_deliveries=options["max_deliveries"],
+                idle_timeout=options["idle_timeout"],
+                should_stop=lambda: bool(stopping),
+            )
         self.stdout.write(
-            f"orders created {worker.created}, failed {worker.failed}, dead-lettered {worker.dead_lettered}"
+            f"orders created {sum(w.created for w in workers)}, failed {sum(w.failed for w in workers)}, "
+            f"dead-lettered {sum(w.dead_lettered for w in workers)}"
         )
