@@ -12,6 +12,7 @@ different body (or path) is 422. 5xx outcomes are not stored, so the client may 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -34,7 +35,8 @@ MAX_KEY_LENGTH = 255
 # together): a duplicate still running blocks on the unique index for at most lock_timeout, and
 # the savepoint the view runs under is taken in the same trip (a refused request rolls back to it,
 # so only its stored answer stays). Once SET LOCAL, SAVEPOINT, RELEASE and SET LOCAL were a round
-# trip each.
+# trip each. When the claim is the transaction's first statement, the transaction's BEGIN travels
+# at the head of the same text (nexuscart.db's begin_inline) instead of as psycopg's own round trip.
 _SAVEPOINT = "nc_idempotent_view"
 _CLAIM_SQL = f"""
 SET LOCAL lock_timeout = %s;
@@ -122,17 +124,26 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
 def _claim(scope: str, key: str, request: Request, fingerprint: str) -> int | None:
     """The new record's id, or None when the key is already taken (committed by another request)."""
     wait = f"{int(settings.IDEMPOTENCY_WAIT_SECONDS * 1000)}ms"
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, _begin_inline() as begin:
+        sql = f"{begin};\n{_CLAIM_SQL}" if begin else _CLAIM_SQL
         try:
-            cursor.execute(_CLAIM_SQL, [wait, scope, key, request.method, request.path[:500], fingerprint])
+            cursor.execute(sql, [wait, scope, key, request.method, request.path[:500], fingerprint])
         except OperationalError as exc:  # lock_timeout: the first request is still running
             raise Conflict(
                 "A request with this Idempotency-Key is still being processed; retry shortly.",
                 code="idempotency_in_progress",
             ) from exc
-        cursor.nextset()  # the INSERT's result (the first one is SET's)
+        if begin:
+            cursor.nextset()  # past BEGIN's result
+        cursor.nextset()  # the INSERT's result (the one before is SET's)
         row = cursor.fetchone()
         return row[0] if row else None
+
+
+def _begin_inline() -> contextlib.AbstractContextManager[str | None]:
+    # Any psycopg connection class other than nexuscart.db's keeps its own BEGIN round trip.
+    begin_inline = getattr(connection.connection, "begin_inline", None)
+    return begin_inline() if begin_inline else contextlib.nullcontext()
 
 
 def _replay(scope: str, key: str, fingerprint: str) -> Response:

@@ -18,17 +18,43 @@ same connection class through its `connection_class` option.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 from django_prometheus.db.backends.postgresql import base as prometheus_base
 from psycopg import errors as pg_errors
+from psycopg.pq import TransactionStatus
 
 
 class ReadTimeoutConnection(psycopg.Connection):
     """A psycopg connection whose every wait for the server is bounded by `read_timeout` seconds."""
 
     read_timeout: float | None = None
+    _begin_inline = False
+
+    @contextmanager
+    def begin_inline(self) -> Iterator[str | None]:
+        """The BEGIN the next execute would send, for the caller to put at the head of its own
+        simple-query text (a client-side-binding cursor, several statements in one text): psycopg
+        sends its BEGIN as a round trip of its own before a transaction's first statement, and
+        inside the block it does not. None (nothing to add) when no transaction would be opened.
+        Only one execute, the caller's, may run inside the block."""
+        if self._autocommit or self._pipeline or self.pgconn.transaction_status != TransactionStatus.IDLE:
+            yield None
+            return
+        self._begin_inline = True
+        try:
+            yield self._get_tx_start_command().decode()
+        finally:
+            self._begin_inline = False
+
+    def _start_query(self) -> Any:
+        if self._begin_inline:  # the caller's text opens the transaction itself (begin_inline)
+            self._begin_inline = False
+            return
+        yield from super()._start_query()
 
     def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
         if timeout is None:

@@ -42,26 +42,24 @@ def _timed(label: str, count: int, call) -> float:
 
 
 def _round_trips(call) -> int:
-    """SQL round trips of one call, counted as apps/order/tests/test_checkout_round_trips.py does:
-    every psycopg execute() (the outbox uses its own cursor) plus the BEGIN/COMMIT Django logs."""
+    """SQL round trips of one call, counted on the wire as apps/order/tests/test_checkout_round_trips.py
+    does: libpq's protocol trace of the connection, one per ReadyForQuery the server sends (so a
+    BEGIN sent inside a statement's text is not a trip of its own)."""
+    import tempfile
+
     from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
-    executed = 0
-    real_execute = psycopg.Cursor.execute
-
-    def counting_execute(self, query, *args, **kwargs):
-        nonlocal executed
-        executed += 1
-        return real_execute(self, query, *args, **kwargs)
-
-    psycopg.Cursor.execute = counting_execute
-    try:
-        with CaptureQueriesContext(connection) as queries:
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    with tempfile.TemporaryFile("w+") as trace:
+        pgconn.trace(trace.fileno())
+        pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
             call()
-    finally:
-        psycopg.Cursor.execute = real_execute
-    return executed + sum(q["sql"] in ("BEGIN", "COMMIT") for q in queries.captured_queries)
+        finally:
+            pgconn.untrace()
+        trace.seek(0)
+        return sum(line.split("\t")[2:3] == ["ReadyForQuery"] for line in trace if line.startswith("B\t"))
 
 
 def checkout_cost(count: int) -> None:
