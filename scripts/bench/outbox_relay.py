@@ -10,7 +10,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-os.environ["KAFKA_TOPIC_PREFIX"] = f"bench-{uuid.uuid4().hex[:8]}"
+# scripts/bench/outbox_relay sets it (its EXIT trap deletes <prefix>.*); run directly, a fresh one.
+os.environ.setdefault("KAFKA_TOPIC_PREFIX", f"bench-{uuid.uuid4().hex[:8]}")
 
 import django  # noqa: E402
 
@@ -59,7 +60,8 @@ def seed_many(count: int, run: str, batch: int = 1000) -> float:
 
 
 def wait_on_kafka(topic: str, count: int, timeout: float = 300) -> None:
-    consumer = kafka.consumer(f"bench-reader-{uuid.uuid4().hex}")
+    # Named under the run's prefix, so the trap deletes it with the topics.
+    consumer = kafka.consumer(f"{os.environ['KAFKA_TOPIC_PREFIX']}.reader-{uuid.uuid4().hex[:8]}")
     consumer.subscribe([topic])
     seen = 0
     deadline = time.monotonic() + timeout
