@@ -34,6 +34,32 @@ SELECT create_reference_table('catalog_attribute');
 --    parent. Shard count: citus.shard_count (default 32) unless set here, e.g.
 --      SET citus.shard_count = 64;
 -- ---------------------------------------------------------------------------------------------
+-- Foreign keys first. Migration order 0005 points each lines/history partition's FK at the
+-- matching order_order partition (a cheaper check on one node). Citus requires FKs between
+-- co-located distributed tables to include the distribution column and is written against
+-- parent-level FKs on partitioned tables, so put back the single parent-level FK per table:
+-- (user_id, order_id) -> order_order (user_id, id), ON DELETE CASCADE, as before 0005. Same rows
+-- allowed, same cascade; each shard then checks it locally.
+DO $$
+DECLARE
+    c record;
+BEGIN
+    FOR c IN
+        SELECT con.conname, rel.relname FROM pg_constraint con JOIN pg_class rel ON rel.oid = con.conrelid
+        JOIN pg_inherits i ON i.inhrelid = rel.oid
+        WHERE i.inhparent IN ('order_orderline'::regclass, 'order_ordertransition'::regclass)
+          AND con.contype = 'f' AND con.conname = rel.relname || '_order_fk'
+    LOOP
+        EXECUTE format('ALTER TABLE %I DROP CONSTRAINT %I', c.relname, c.conname);
+    END LOOP;
+END
+$$;
+ALTER TABLE order_orderline DROP CONSTRAINT IF EXISTS order_orderline_user_id_order_id_fkey;
+ALTER TABLE order_orderline ADD CONSTRAINT order_orderline_user_id_order_id_fkey
+    FOREIGN KEY (user_id, order_id) REFERENCES order_order (user_id, id) ON DELETE CASCADE;
+ALTER TABLE order_ordertransition DROP CONSTRAINT IF EXISTS order_ordertransition_user_id_order_id_fkey;
+ALTER TABLE order_ordertransition ADD CONSTRAINT order_ordertransition_user_id_order_id_fkey
+    FOREIGN KEY (user_id, order_id) REFERENCES order_order (user_id, id) ON DELETE CASCADE;
 SELECT create_distributed_table('order_order', 'user_id');
 SELECT create_distributed_table('order_orderline', 'user_id', colocate_with => 'order_order');
 SELECT create_distributed_table('order_ordertransition', 'user_id', colocate_with => 'order_order');
