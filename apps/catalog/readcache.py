@@ -272,15 +272,7 @@ def lookup(
             with _lock:
                 _values[full] = entry
     if not hit:
-        collector = _Collector()
-        token = _collecting.set(collector)
-        try:
-            value = build()
-        finally:
-            _collecting.reset(token)
-        entry = Entry(value, seq, frozenset(collector.deps))
-        _known_from(entry)
-        cache.set(full, entry, ttl if ttl is not None else settings.CATALOG_L2_SECONDS)
+        entry = _build_entry(full, build, seq, ttl if ttl is not None else settings.CATALOG_L2_SECONDS)
         with _lock:
             _values[full] = entry
     if outer is not None:
@@ -289,11 +281,8 @@ def lookup(
     return entry.value, hit
 
 
-def rebuild(name: str, key: str, build: Callable[[], T], *, scopes: tuple[str, ...]) -> T:
-    """Build (name, key) now under the scopes' versions as Redis has them, whatever is cached: an
-    event handler's rebuild right after its bump, so the next reader finds it built."""
-    seq, *stamp = versions((SEQ, *scopes), fresh=True)
-    full = _value_key(name, key, tuple(stamp))
+def _build_entry(full: str, build: Callable[[], T], seq: int, ttl: float) -> Entry:
+    """Build a value while collecting what it reads, and store it in Redis (L2) under `full`."""
     collector = _Collector()
     token = _collecting.set(collector)
     try:
@@ -302,10 +291,19 @@ def rebuild(name: str, key: str, build: Callable[[], T], *, scopes: tuple[str, .
         _collecting.reset(token)
     entry = Entry(value, seq, frozenset(collector.deps))
     _known_from(entry)
-    cache.set(full, entry, settings.CATALOG_L2_SECONDS)
+    cache.set(full, entry, ttl)
+    return entry
+
+
+def rebuild(name: str, key: str, build: Callable[[], T], *, scopes: tuple[str, ...]) -> T:
+    """Build (name, key) now under the scopes' versions as Redis has them, whatever is cached: an
+    event handler's rebuild right after its bump, so the next reader finds it built."""
+    seq, *stamp = versions((SEQ, *scopes), fresh=True)
+    full = _value_key(name, key, tuple(stamp))
+    entry = _build_entry(full, build, seq, settings.CATALOG_L2_SECONDS)
     with _lock:
         _values[full] = entry
-    return value
+    return entry.value
 
 
 # --- For the hot path (apps/catalog/hot.py), which reads Redis with its asyncio client ------
