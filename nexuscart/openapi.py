@@ -12,9 +12,27 @@ from __future__ import annotations
 import re
 
 from drf_spectacular import openapi
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+class ActiveTokenScheme(SimpleJWTScheme):
+    """The checkout's ActiveTokenAuthentication takes the same bearer tokens as simplejwt's, so
+    its operations point at simplejwt's `jwtAuth` scheme instead of defining a second one (a
+    second definition under the same name is a drf-spectacular warning, under another a scheme
+    that clients would think differs). Registered on class creation; this module loads whenever
+    a schema is generated."""
+
+    target_class = "nexuscart.jwt_auth.ActiveTokenAuthentication"
+    name: list[str] = []  # define nothing: the default JWTAuthentication defines `jwtAuth`
+
+    def get_security_requirement(self, auto_schema):
+        return {SimpleJWTScheme.name: []}
+
+    def get_security_definition(self, auto_schema):
+        return []
 
 
 class AutoSchema(openapi.AutoSchema):
