@@ -1,19 +1,29 @@
-"""The outbox relay: claim pending rows, produce them to Kafka, mark them sent on delivery.
+"""The outbox relay: claim rows of the queue (OutboxPending), produce them to Kafka, delete them on delivery.
 
-Several relays may run at once. Rows are claimed with FOR UPDATE SKIP LOCKED; a row is held
-back while an older pending row of the same aggregate is claimed by another relay, so events
-of one aggregate reach Kafka in order (their key, the aggregate id, keeps them in one
-partition). Delivery is at least once: a relay that dies after producing and before marking
-sends the rows again, and consumers drop the duplicates through their inbox.
+Since migration 0006 what is left to send is a narrow OutboxPending row per event, its Kafka
+message rendered at publish time; the event log (OutboxEvent) is written once and never updated
+on delivery ("sent" means: no queue row left, `OutboxEvent.objects.sent()`).
 
-At volume: the relay works on the queue (OutboxPending), never on the wide event log. A batch is
-claimed (OUTBOX_BATCH_SIZE rows, one statement) with each row's wire envelope rendered at publish
-time, so the relay's Python only hands bytes to the producer; the delivered rows are deleted from
-the queue in one statement (a delete marks a tuple dead; an update rewrote it and its indexes).
+Several relays may run at once. Queue rows are claimed with FOR UPDATE SKIP LOCKED; an
+aggregate's rows are held back from a batch while a queued row of that aggregate that is not in
+the batch (typically claimed by another relay) is older than the batch's last row of it, so
+events of one aggregate reach Kafka in order (their key, `aggregate_type:aggregate_id`, keeps
+them in one partition). Delivery is at least once: a relay that dies after producing and before its delete
+commits leaves the rows queued, they are sent again, and consumers drop the duplicates through
+their inbox.
 
-A broker error is never final (issue 12 #3): an undelivered row stays pending with its attempt
-count and last error, and keeps holding back the younger events of its aggregate, so they can
-never overtake it; `relay_outbox --loop` backs off while deliveries fail.
+At volume: a batch is claimed (OUTBOX_BATCH_SIZE rows, one statement) with each row's body
+already the wire envelope, so the relay's Python only hands bytes to the producer; the delivered
+rows are deleted from the queue in one statement (a delete marks a tuple dead; the old update
+of the log row's status rewrote it and its indexes).
+
+A broker error is never final (issue 12 #3): an undelivered row stays queued, its log row counts
+the attempt and keeps the last error (`attempts`, `last_error`), and it keeps holding back the
+younger events of its aggregate, so they can never overtake it; `relay_outbox --loop` backs off
+while deliveries fail.
+
+`replay` produces already sent events again from the log rows (replay_events), rendering each
+envelope from the row; it neither reads nor writes the queue.
 """
 
 from __future__ import annotations
@@ -64,8 +74,8 @@ WHERE key NOT IN (SELECT key FROM held)
 ORDER BY id
 """
 
-# Delivered: the queue rows go (the log row is never rewritten).
-_MARK_SENT_SQL = "DELETE FROM nexuscart_outboxpending WHERE id = ANY(%s::bigint[])"
+# Delivered: the queue rows go (the log row is never rewritten); "sent" is the absence of a queue row.
+_DELETE_DELIVERED_SQL = "DELETE FROM nexuscart_outboxpending WHERE id = ANY(%s::bigint[])"
 
 # Undelivered (rare): count the attempt on the log row, for the admin and the log line.
 _RECORD_FAILURES_SQL = """
@@ -84,7 +94,8 @@ class RelayResult:
 
 
 def relay_batch(limit: int | None = None, flush_timeout: float = 30.0) -> RelayResult:
-    """Ship one batch of pending events. Returns how many were claimed, sent and failed."""
+    """Ship one batch of queued events: claim, produce, delete the delivered rows from the queue
+    and record the failed attempts on their log rows. Returns how many were claimed, sent and failed."""
     limit = limit or settings.OUTBOX_BATCH_SIZE
     result = RelayResult()
     with transaction.atomic():
@@ -99,7 +110,7 @@ def relay_batch(limit: int | None = None, flush_timeout: float = 30.0) -> RelayR
             _produce_rendered(rows, delivered, errors, flush_timeout)
             crash_point("relay.after_produce")
             if delivered:
-                cursor.execute(_MARK_SENT_SQL, [delivered])
+                cursor.execute(_DELETE_DELIVERED_SQL, [delivered])
         sent_ids = set(delivered)
         undelivered = [r[0] for r in rows if r[0] not in sent_ids]
         for row_id in undelivered:
@@ -132,7 +143,7 @@ def _produce_one(
     delivered: list[int],
     errors: dict[int, str],
 ) -> None:
-    """Queue one outbox row's message (key `aggregate_type:aggregate_id`)."""
+    """Queue one log row's message for replay (key `aggregate_type:aggregate_id`)."""
     key = f"{agg_type}:{agg_id}".encode()
     _produce_message(kafka, row_id, str(event_id), event_type, topic, key, value, delivered, errors)
 
@@ -171,7 +182,9 @@ def _produce_message(
 
 
 def relay_until_empty(limit: int | None = None, max_batches: int = 10_000) -> int:
-    """Drain the outbox (used by the Celery task and the tests); returns events sent."""
+    """Relay batches until one claims nothing (the queue is empty, or what is left is held back
+    behind another relay's batch) or delivers nothing (Kafka failing); used by the Celery task and
+    the tests. Returns events sent."""
     total = 0
     for _ in range(max_batches):
         result = relay_batch(limit)
@@ -182,6 +195,7 @@ def relay_until_empty(limit: int | None = None, max_batches: int = 10_000) -> in
 
 
 def _produce_all(rows: list[tuple], delivered: list[int], errors: dict[int, str], flush_timeout: float) -> None:
+    """Produce log rows (replay): each envelope rendered here from the row's fields."""
     kafka = producer()
     for row in rows:
         row_id, event_id, event_type, version, topic, agg_type, agg_id, sequence, payload, trace, occurred, _ = row
@@ -209,7 +223,8 @@ def _json_value(value: dict | str | None) -> dict:
 
 
 def _record_failures(errors: dict[int, str]) -> None:
-    """Undelivered rows stay queued (never a terminal state): their count and error, for the admin."""
+    """Undelivered rows stay queued (never a terminal state); their log rows count the attempt and
+    keep the error, for the admin and the log line."""
     if not errors:
         return
     with connection.cursor() as cursor:
@@ -246,7 +261,8 @@ def replay(
     dry_run: bool = False,
     batch_size: int = 1000,
 ) -> int:
-    """Produce already sent events again, in their original order, with their original ids."""
+    """Produce already sent events (no queue row left) again, in their original order, with their
+    original ids, from the event log. Returns how many were produced (or, dry_run, would be)."""
     rows = OutboxEvent.objects.sent().order_by("id")
     if aggregate_type:
         rows = rows.filter(aggregate_type=aggregate_type)
