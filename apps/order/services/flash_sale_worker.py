@@ -1,13 +1,17 @@
 """The flash-sale order worker: turns the reservations on each campaign's Redis stream into orders.
 
 One consumer group ("orders") per stream, read through promotion's interface; run as many
-workers as you like (`manage.py flashsale_worker`). Per campaign and round:
+workers as you like (`manage.py flashsale_worker`, FLASH_SALE_WORKER_WRITERS batch writers per
+process, `run_writers`). Per campaign and round:
 
 1. read up to FLASH_SALE_WORKER_BATCH entries (first those another consumer left pending for
    FLASH_SALE_CLAIM_IDLE_MS, XAUTOCLAIM, then new ones, XREADGROUP);
-2. write all their orders in ONE transaction (`flash_sale_orders_create`: multi-row INSERTs,
-   idempotent by reservation id);
-3. mark them ordered and XACK them (one pipelined round trip).
+2. write all their orders, and promotion's record of what was sold, in ONE transaction
+   (`flash_sale_orders_create`: multi-row INSERTs, idempotent by reservation id);
+3. record each order on its reservation and XACK the entry, atomically, in one script call per
+   1,000 entries (`flash_sale_reservations_ordered`, mark_ordered_many.lua), with the status
+   index's SETs in the same pipeline on a single server (one round trip for the batch; on a
+   cluster those SETs live in other slots and go in a second pipeline).
 
 A worker killed between 2 and 3 leaves the entries pending; another worker claims them and the
 writer hands back the orders it already made, so nothing is lost and nothing is created twice.
@@ -140,7 +144,8 @@ class ReservationWorker:
         return len(entries) + len(malformed)
 
     def process(self, terms: promotion_selectors.CampaignTerms, entries: list) -> None:
-        """Orders for a batch of entries in one transaction, then one mark-and-ack round trip."""
+        """Orders for a batch of entries in one transaction, then the batch recorded and acknowledged
+        (step 3 of the module docstring: one round trip on a single server)."""
         try:
             orders = self._write(terms, entries)
             ordered = [(e, orders[e.reservation_id]) for e in entries]
