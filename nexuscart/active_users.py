@@ -1,11 +1,12 @@
-"""Deactivated accounts, as the hot path sees them (issue 13 #9: it used to ignore is_active).
+"""Deactivated (and deleted) accounts, as the hot path sees them (issue 13 #9: it used to ignore is_active).
 
 The hot path never reads PostgreSQL, and an access token stays valid for its lifetime (minutes)
-after its account is deactivated. So the user context keeps a Redis set of deactivated user ids
-(`mark_active`, on every change of User.is_active, after commit), and the hot path refuses a
-token of a user in it (`ensure_active`). Each process remembers an answer for
-HOT_ACTIVE_CHECK_SECONDS (1 s), so a shopper's burst of purchase calls costs one SISMEMBER, and a
-deactivation takes effect within that second.
+after its account is deactivated or deleted. So the user context keeps a Redis set of deactivated
+and deleted user ids (`mark_active`, on every change of User.is_active and every deletion, after
+commit: apps/user/active.py), and the hot path refuses a token of a user in it
+(`ensure_active`). Each process remembers an answer for HOT_ACTIVE_CHECK_SECONDS (1 s), so a
+shopper's burst of purchase calls costs one SISMEMBER, and a deactivation takes effect within
+that second.
 
 The checkout API (nexuscart.jwt_auth) asks the same set synchronously (`is_active_now`) instead of
 reading the user row on every request.
@@ -52,8 +53,8 @@ def mark_active(user_id: int, active: bool, *, client: Any = None) -> None:
 
 
 def is_active_now(user_id: int) -> bool | None:
-    """Sync `is_active`: False for a deactivated account, None when Redis cannot tell (the caller
-    then asks PostgreSQL)."""
+    """Sync `is_active`: False for a deactivated or deleted account, None when Redis cannot tell
+    (the caller then asks PostgreSQL)."""
     with _lock:
         found = _cache().get(user_id)
     if found is None:
@@ -82,7 +83,7 @@ async def is_active(user_id: int) -> bool:
 
 
 async def ensure_active(user_id: int) -> int:
-    """`user_id`, or a 401 problem for a deactivated account (same code as the Django API's)."""
+    """`user_id`, or a 401 problem for a deactivated or deleted account (same code as the Django API's)."""
     if not await is_active(user_id):
         from nexuscart.hotpath import HotError
 

@@ -3,14 +3,14 @@
 simplejwt's JWTAuthentication loads the user from PostgreSQL on every request to check
 `is_active`: one round trip of the checkout's budget, for a flag that changes almost never. Here
 the signed token says who the user is, and the inactive-user set the hot path already keeps
-(nexuscart.active_users, written after every change of User.is_active) says whether the account
-may still act: deactivation takes effect within HOT_ACTIVE_CHECK_SECONDS in every process (at once
-in the one that made it), exactly as on the flash-sale routes. When Redis cannot answer, the user
-row is read as before.
+(nexuscart.active_users, written after every change of User.is_active and every deletion of a
+User, apps/user/active.py) says whether the account may still act: deactivation or deletion takes
+effect within HOT_ACTIVE_CHECK_SECONDS in every process (at once in the one that made it),
+exactly as on the flash-sale routes. When Redis cannot answer, the user row is read as before.
 
 `request.user` is then a `TokenUserRef`: id, pk and is_authenticated without a query; any other
-attribute loads the real user once (so code that needs e-mail or permissions keeps working, and a
-deleted account is a 401, not a 500).
+attribute loads the real user once (so code that needs e-mail or permissions keeps working, and an
+account deleted without reaching the set is a 401 there, not a 500).
 """
 
 from __future__ import annotations

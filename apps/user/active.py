@@ -1,9 +1,14 @@
-"""Account activation, and telling the hot path when an account is deactivated or reactivated.
+"""Account activation, and telling the hot path when an account is deactivated, reactivated or deleted.
 
 The hot path and the lean JWT check (nexuscart.jwt_auth) read a Redis set of deactivated users
 (nexuscart.active_users), never the user row. A single save of User.is_active reaches the set
 through post_save; a bulk `QuerySet.update(is_active=...)` sends no signal, so bulk changes go
 through `users_set_active`, which updates the rows and the set together.
+
+A deleted account joins the same set (post_delete, sent for each row even by a QuerySet.delete()
+such as the admin's): with no row to read, its live token would otherwise pass the lean check
+and reach the views as a user who owns nothing (a checkout answered 400 unknown_address, a
+flash-sale purchase was accepted). Ids are never reused, so its entry never refuses anyone else.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from apps.user.models import User
@@ -28,6 +33,12 @@ def _on_user_saved(sender: Any, instance: User, update_fields: Any = None, creat
         return
     user_id, active = instance.pk, instance.is_active
     transaction.on_commit(lambda: active_users.mark_active(user_id, active))
+
+
+@receiver(post_delete, sender=User, dispatch_uid="nexuscart-hot-deleted-users")
+def _on_user_deleted(sender: Any, instance: User, **_: Any) -> None:
+    user_id = instance.pk
+    transaction.on_commit(lambda: active_users.mark_active(user_id, False))
 
 
 def _mark_all(user_ids: list[int], active: bool) -> None:

@@ -55,3 +55,24 @@ def test_a_deleted_account_is_refused_not_a_server_error(client, redis_client):
     # Its addresses went with it: a 4xx problem (the token itself expires within minutes).
     assert 400 <= response.status_code < 500, response.content
     assert not Order.objects.filter(user_id=user_id).exists()
+
+
+def test_a_deleted_accounts_live_token_is_refused_with_401_at_checkout(client, redis_client):
+    """The lean check reads no user row, so a deleted account's token used to pass it and the
+    checkout answered 400 unknown_address (its addresses went with it). Deleting an account puts
+    it in the inactive-user set, as deactivation does: 401, as for any refused token."""
+    user = UserFactory()
+    token = AccessToken.for_user(user)
+    sku = sku_for_sale(price=700, stock=5)
+    body = {"items": [{"sku": sku, "quantity": 1}], "shipping_address_id": address_for(user.id)}
+    assert _checkout(client, token, body).status_code == 201  # and "active" is now remembered
+    user_id = user.id
+    user.delete()
+
+    refused = _checkout(client, token, body)
+    assert refused.status_code == 401, refused.content
+    assert refused["Content-Type"].startswith("application/problem+json")
+    assert refused.json()["code"] == "authentication_failed"
+    listed = client.get("/api/v1/orders", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert (listed.status_code, listed.json()["code"]) == (401, "authentication_failed")
+    assert Order.objects.filter(user_id=user_id).count() == 1

@@ -83,3 +83,28 @@ def test_the_hot_path_refuses_a_bulk_deactivated_accounts_token(uvicorn_server, 
     time.sleep(1.2)  # the hot process may remember "active" for HOT_ACTIVE_CHECK_SECONDS (1 s)
     refused = http.get(status_url, headers=headers, timeout=10)
     assert (refused.status_code, refused.json()["code"]) == (401, "authentication_failed")
+
+
+def test_deleted_accounts_join_the_set_so_their_live_tokens_are_refused(client, redis_client):
+    """The admin's bulk delete (a QuerySet.delete()) and a single delete both record the accounts:
+    the lean JWT check reads no row, so without it a deleted account's token still passed."""
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    users = [UserFactory() for _ in range(4)]  # bulk-deleted, bulk-deleted, kept, deleted alone
+    ids = [u.pk for u in users]
+    tokens = [AccessToken.for_user(u) for u in users]
+
+    def statuses() -> list[int]:
+        return [Client().get("/api/v1/orders", HTTP_AUTHORIZATION=f"Bearer {t}").status_code for t in tokens]
+
+    assert statuses() == [200] * 4  # "active" remembered in this process
+
+    client.force_login(staff)
+    response = client.post(
+        "/admin/user/user/", {"action": "delete_selected", "_selected_action": ids[:2], "post": "yes"}, follow=True
+    )
+    assert response.status_code == 200
+    assert not User.objects.filter(pk__in=ids[:2]).exists()
+    users[3].delete()
+
+    assert _inactive(redis_client) == {ids[0], ids[1], ids[3]}
+    assert statuses() == [401, 401, 200, 401]
