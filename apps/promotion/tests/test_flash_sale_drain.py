@@ -22,7 +22,7 @@ from apps.order import selectors as order_selectors
 from apps.order import services as order_services
 from apps.order.services import FlashSaleOrderInput, flash_sale_orders_create
 from apps.promotion import flashsale
-from apps.promotion.models import FlashSaleRelease
+from apps.promotion.models import DiscountCampaign, FlashSaleRelease
 from apps.promotion.tests.factories import access_token, make_campaign, make_users
 from nexuscart.models import OutboxEvent
 
@@ -104,84 +104,56 @@ def test_a_batch_containing_an_already_created_reservation_creates_nothing_twice
     assert [(h.from_status, h.to_status) for h in order.history] == [("", "AWAITING_PAYMENT")]
 
 
-def test_the_batch_writer_sigkilled_between_insert_and_xack_orders_every_reservation_exactly_once(
-    redis_client, subprocess_env, manage_py
-):
-    campaign = make_campaign(quantity=300, per_user_limit=1)
-    users = make_users(300)
-    rids = [f"{62_000_000 + i}" for i in range(300)]
+def reserved_campaign(units: int, first_reservation: int) -> tuple[DiscountCampaign, list[str]]:
+    """A campaign of `units` units, each reserved by a buyer of its own (ids from `first_reservation`)."""
+    campaign = make_campaign(quantity=units, per_user_limit=1)
+    users = make_users(units)
+    rids = [f"{first_reservation + i}" for i in range(units)]
     assert {reserve(campaign.id, u.id, rid) for u, rid in zip(users, rids, strict=True)} == {"ok"}
-    common = [*manage_py, "flashsale_worker", "--campaign", str(campaign.id)]
-    doomed = subprocess.run(
-        [*common, "--consumer", "doomed", "--batch", "200", "--writers", "1"],  # one batch's worth, below
-        env=subprocess_env(NEXUSCART_FAULTS="order.flash_sale_worker.before_ack"),
-        timeout=60,
-        check=False,
-    )
-    assert doomed.returncode == -9  # killed after its first batch committed, before the XACK
+    return campaign, rids
+
+
+def assert_every_reservation_ordered_once(campaign_id: int, rids: list[str]) -> None:
+    """One order and one OrderCreated per reservation, each reservation marked ordered, books clean."""
+    orders = [order_selectors.order_get_by_reservation(reservation_id=r) for r in rids]
+    assert all(orders)
+    assert len({o.id for o in orders}) == len(rids)
+    assert order_count(campaign_id) == len(rids)
+    assert created_events(o.id for o in orders) == len(rids)
+    assert {r.status for r in flashsale.reservations_all(flashsale.sync_client(), campaign_id)} == {"ordered"}
+    report = order_selectors.flash_sale_reconcile(campaign_id=campaign_id)
+    assert report.clean, report.differences
+
+
+def test_the_batch_writer_sigkilled_between_insert_and_xack_orders_every_reservation_exactly_once(
+    redis_client, worker_processes
+):
+    campaign, rids = reserved_campaign(300, 62_000_000)
+    worker_processes.killed_before_ack(campaign.id, batch=200, writers=1)  # one batch's worth, below
     client = flashsale.sync_client()
     assert client.xpending(flashsale.Keys(campaign.id).stream, flashsale.CONSUMER_GROUP)["pending"] == 200
     assert order_count(campaign.id) == 200  # one transaction: all of the batch or none of it
 
-    survivor = subprocess.run(
-        [*common, "--consumer", "survivor", "--claim-idle-ms", "0", "--idle-timeout", "1.5", "--writers", "1"],
-        env=subprocess_env(),
-        timeout=120,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    assert "orders created 300" in survivor.stdout  # 200 claimed (their first orders) + 100 new
-    orders = [order_selectors.order_get_by_reservation(reservation_id=r) for r in rids]
-    assert all(orders)
-    assert len({o.id for o in orders}) == 300
-    assert order_count(campaign.id) == 300
-    assert created_events(o.id for o in orders) == 300
-    assert {r.status for r in flashsale.reservations_all(client, campaign.id)} == {"ordered"}
-    report = order_selectors.flash_sale_reconcile(campaign_id=campaign.id)
-    assert report.clean, report.differences
+    survivor = worker_processes.survivor(campaign.id, writers=1)
+    assert "orders created 300" in survivor  # 200 claimed (their first orders) + 100 new
+    assert_every_reservation_ordered_once(campaign.id, rids)
 
 
 def test_parallel_batch_writers_sigkilled_between_insert_and_xack_order_every_reservation_exactly_once(
-    redis_client, subprocess_env, manage_py
+    redis_client, worker_processes
 ):
     """The default worker process runs FLASH_SALE_WORKER_WRITERS threads: one of them reaching the
     crash point kills all of them, whatever batches the others had committed or acknowledged."""
-    campaign = make_campaign(quantity=300, per_user_limit=1)
-    users = make_users(300)
-    rids = [f"{64_000_000 + i}" for i in range(300)]
-    assert {reserve(campaign.id, u.id, rid) for u, rid in zip(users, rids, strict=True)} == {"ok"}
-    common = [*manage_py, "flashsale_worker", "--campaign", str(campaign.id)]
-    doomed = subprocess.run(
-        [*common, "--consumer", "doomed", "--batch", "100", "--writers", "2"],
-        env=subprocess_env(NEXUSCART_FAULTS="order.flash_sale_worker.before_ack"),
-        timeout=60,
-        check=False,
-    )
-    assert doomed.returncode == -9
+    campaign, rids = reserved_campaign(300, 64_000_000)
+    worker_processes.killed_before_ack(campaign.id, batch=100, writers=2)
     client = flashsale.sync_client()
     pending = client.xpending(flashsale.Keys(campaign.id).stream, flashsale.CONSUMER_GROUP)["pending"]
     assert pending >= 100  # at least the crashing writer's committed batch is unacknowledged
     assert 100 <= order_count(campaign.id) <= 300
 
-    survivor = subprocess.run(
-        [*common, "--consumer", "survivor", "--claim-idle-ms", "0", "--idle-timeout", "1.5", "--writers", "2"],
-        env=subprocess_env(),
-        timeout=120,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    assert "orders created" in survivor.stdout
-    orders = [order_selectors.order_get_by_reservation(reservation_id=r) for r in rids]
-    assert all(orders)
-    assert len({o.id for o in orders}) == 300
-    assert order_count(campaign.id) == 300
-    assert created_events(o.id for o in orders) == 300
-    assert {r.status for r in flashsale.reservations_all(client, campaign.id)} == {"ordered"}
+    assert "orders created" in worker_processes.survivor(campaign.id, writers=2)
+    assert_every_reservation_ordered_once(campaign.id, rids)
     assert client.xpending(flashsale.Keys(campaign.id).stream, flashsale.CONSUMER_GROUP)["pending"] == 0
-    report = order_selectors.flash_sale_reconcile(campaign_id=campaign.id)
-    assert report.clean, report.differences
 
 
 def test_a_poison_reservation_is_dead_lettered_and_its_unit_and_quota_given_back(redis_client, settings):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import subprocess
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
@@ -91,31 +90,14 @@ def test_5000_concurrent_attempts_by_1000_users_sell_exactly_200_units(redis_cli
     assert "initial 200 = remaining 0 + live orders 200 + pending reservations 0" in output
 
 
-def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(redis_client, subprocess_env, manage_py):
+def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(redis_client, worker_processes):
     campaign = make_campaign(quantity=60, per_user_limit=1)
     users = make_users(60)
     reservation_ids = [f"{9_000_000 + i}{campaign.id}" for i in range(60)]
     assert {reserve_directly(campaign.id, u.id, rid) for u, rid in zip(users, reservation_ids, strict=True)} == {"ok"}
 
-    doomed = subprocess.run(
-        # One writer (threads share the process): the pending counts below are one batch's.
-        [
-            *manage_py,
-            "flashsale_worker",
-            "--campaign",
-            str(campaign.id),
-            "--consumer",
-            "doomed",
-            "--batch",
-            "25",
-            "--writers",
-            "1",
-        ],
-        env=subprocess_env(NEXUSCART_FAULTS="order.flash_sale_worker.before_ack"),
-        timeout=60,
-        check=False,
-    )
-    assert doomed.returncode == -9  # SIGKILL at its first acknowledgement, mid-batch
+    # One writer (threads share the process): the pending counts below are one batch's.
+    worker_processes.killed_before_ack(campaign.id, batch=25, writers=1)  # SIGKILL mid-batch
     client = flashsale.sync_client()
     pending = client.xpending(flashsale.Keys(campaign.id).stream, flashsale.CONSUMER_GROUP)
     assert pending["pending"] == 25
@@ -127,28 +109,7 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(redis_client, su
     # still unacknowledged (the batch writer commits 25 orders at once; one by one, this was 1).
     assert created_before == 25
 
-    survivor = subprocess.run(
-        [
-            *manage_py,
-            "flashsale_worker",
-            "--campaign",
-            str(campaign.id),
-            "--consumer",
-            "survivor",
-            "--claim-idle-ms",
-            "0",
-            "--idle-timeout",
-            "1.5",
-            "--writers",
-            "1",
-        ],
-        env=subprocess_env(),
-        timeout=120,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    assert "orders created 60" in survivor.stdout
+    assert "orders created 60" in worker_processes.survivor(campaign.id, writers=1)
     orders = [order_selectors.order_get_by_reservation(reservation_id=r) for r in reservation_ids]
     assert all(orders)
     assert len({o.id for o in orders}) == 60
