@@ -1,8 +1,9 @@
 """SIGKILL of the Celery worker and of a Kafka consumer mid-operation: nothing lost, nothing applied twice.
 
 The other background processes have theirs elsewhere: the relay (nexuscart/tests/test_relay_faults.py,
-killed between produce and mark-sent), the flash-sale worker (apps/promotion/tests/test_flash_sale_load.py,
-apps/promotion/tests/test_flash_sale_drain.py) and the web server (tests/faults/test_process_kills.py).
+killed between produce and the delete of its delivered queue rows), the flash-sale worker
+(apps/promotion/tests/test_flash_sale_load.py, apps/promotion/tests/test_flash_sale_drain.py) and the
+web server (tests/faults/test_process_kills.py).
 
 Here the programs run under supervisord as scripts/run runs them (tests/stack.py), on the fault
 suite's own PostgreSQL and Redis (tests/faults/conftest.py); each is killed with its whole process
