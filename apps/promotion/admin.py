@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.urls import reverse
 from django.utils.html import format_html
 
 from apps.promotion import services
+from apps.promotion.events import DELETED
 from apps.promotion.models import (
     Coupon,
     CouponRedemption,
@@ -119,10 +121,24 @@ class FlashSaleCampaignAdmin(admin.ModelAdmin):
                 obj.name = created.name
                 return
             obj.save(update_fields=["price", "starts_at", "ends_at", "per_user_limit"])
+            # In the change view's transaction: the product page's sale note follows the edit.
+            services.flash_sale_campaign_announce(campaign_id=obj.pk, sku=obj.sku, status=obj.status)
             if obj.warmed_at:
                 services.flash_sale_campaign_warmup(campaign_id=obj.pk)
         except ApplicationError as exc:
             self.message_user(request, exc.detail, messages.ERROR)
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            services.flash_sale_campaign_announce(campaign_id=obj.pk, sku=obj.sku, status=DELETED)
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        # The changelist's bulk delete: one event per campaign, in the delete's transaction.
+        with transaction.atomic():
+            for campaign_id, sku in queryset.values_list("id", "sku"):
+                services.flash_sale_campaign_announce(campaign_id=campaign_id, sku=sku, status=DELETED)
+            super().delete_queryset(request, queryset)
 
     @admin.action(description="Warm up now (load into Redis)", permissions=["change"])
     def warm_up(self, request, queryset):

@@ -1,7 +1,8 @@
 """Write entry points of the promotion context: keyword-only, typed, one transaction, events to the outbox.
 
 One module per use case, all re-exported here (`from apps.promotion import services`):
-- flash_sales: campaign set-up, warm-up, tick, end, the give-back of a cancelled order's unit
+- flash_sales: campaign set-up, warm-up, tick, end, the give-back of a cancelled order's unit, the
+  storefront's list of sales (FlashSaleChanged on every change shoppers see)
 - reservations: the reservation stream order's worker consumes (read, mark ordered, dead-letter)
 - coupons: coupons and automatic discounts (quote, redeem, release), the cart's coupon
 - campaigns_live: the live discount campaigns kept per process under a Redis version
@@ -24,11 +25,13 @@ from apps.promotion.services.coupons import (
     discount_quote,
 )
 from apps.promotion.services.flash_sales import (
+    flash_sale_campaign_announce,
     flash_sale_campaign_create,
     flash_sale_campaign_finish,
     flash_sale_campaign_warmup,
     flash_sale_reservation_release,
     flash_sale_tick,
+    storefront_sales,
 )
 from apps.promotion.services.recovery import flash_sale_reservations_sold, flash_sale_state_rebuild
 from apps.promotion.services.reservations import (
@@ -54,6 +57,7 @@ __all__ = [
     "coupon_redeem",
     "coupon_release",
     "discount_quote",
+    "flash_sale_campaign_announce",
     "flash_sale_campaign_create",
     "flash_sale_campaign_finish",
     "flash_sale_campaign_warmup",
@@ -66,4 +70,5 @@ __all__ = [
     "flash_sale_state_rebuild",
     "flash_sale_stream_group_ensure",
     "flash_sale_tick",
+    "storefront_sales",
 ]

@@ -1,26 +1,35 @@
 """Flash-sale campaigns: set-up (stock allocated from inventory), warm-up into Redis, the live/sold-out
-tick, the end (unsold units back to inventory) and the give-back of a cancelled order's unit."""
+tick, the end (unsold units back to inventory) and the give-back of a cancelled order's unit.
+
+Every change a shopper can see of a sale (created, edited, deleted, its status moving) publishes
+FlashSaleChanged in the same transaction: the catalog rebuilds the product page's sale note from
+it, and the note's list of sales (storefront_sales) is re-read after that commit.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.catalog import selectors as catalog_selectors
 from apps.inventory import services as inventory_services
 from apps.promotion import flashsale
+from apps.promotion.events import FlashSaleChanged
 from apps.promotion.models import (
     CampaignStatus,
     FlashSaleCampaign,
     FlashSaleRelease,
 )
-from apps.promotion.selectors import CampaignSnapshot, campaign_get
+from apps.promotion.selectors import CampaignSnapshot, campaign_get, campaign_list
 from apps.promotion.services.recovery import flash_sale_state_rebuild
 from nexuscart.errors import ApplicationError, Conflict, NotFound, Unprocessable
+from nexuscart.outbox import publish
 from nexuscart.redis_scripts import RedisScript
 
 logger = logging.getLogger(__name__)
@@ -28,6 +37,48 @@ logger = logging.getLogger(__name__)
 
 def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
+
+
+# --- the storefront's sale note ------------------------------------------------------------------------
+# The live and upcoming sales as the product page's note reads them (templatetags.promotion), kept
+# in the shared cache under a version that every FlashSaleChanged replaces after its commit. The
+# version is read before the rows, so a list stored under a version is never older than it: a page
+# rebuilt for the event (catalog's handler, after the commit) reads the list as committed, never one
+# cached before. The TTL only bounds what the clock changes in the listed statuses between events.
+_NOTE_VERSION_KEY = "storefront:flash-sales:version"
+NOTE_LIST_SECONDS = 5
+
+
+def storefront_sales() -> list[CampaignSnapshot]:
+    """The live and scheduled sales (starts_at order), from the shared cache."""
+    version = cache.get(_NOTE_VERSION_KEY)
+    if version is None:
+        cache.add(_NOTE_VERSION_KEY, time.time_ns(), None)
+        version = cache.get(_NOTE_VERSION_KEY)
+    key = f"storefront:flash-sales:{version}"
+    campaigns = cache.get(key)
+    if campaigns is None:
+        live = (CampaignStatus.LIVE, CampaignStatus.SCHEDULED)
+        campaigns = [c for c in campaign_list() if c.status in live]
+        cache.set(key, campaigns, NOTE_LIST_SECONDS)
+    return campaigns
+
+
+def _note_list_bump() -> None:
+    try:
+        cache.set(_NOTE_VERSION_KEY, time.time_ns(), None)
+    except Exception:  # Redis down: the list under the old version lives NOTE_LIST_SECONDS at most
+        logger.warning("could not bump the storefront's flash-sale list version", exc_info=True)
+
+
+def flash_sale_campaign_announce(*, campaign_id: int, sku: str, status: str) -> None:
+    """In the caller's transaction: FlashSaleChanged, and the note's list re-read once it commits.
+
+    For writes outside these services too (the admin's edit and delete). The list's bump is queued
+    before the event's relay nudge, so it runs first after the commit.
+    """
+    transaction.on_commit(_note_list_bump)
+    publish(FlashSaleChanged(campaign_id=campaign_id, sku=sku, status=status))
 
 
 # --- flash sales ---------------------------------------------------------------------------------------
@@ -65,6 +116,7 @@ def flash_sale_campaign_create(
             created_by=actor,
         )
         inventory_services.stock_allocate_for_campaign(sku=sku, quantity=quantity, campaign_id=campaign.pk, actor=actor)
+        flash_sale_campaign_announce(campaign_id=campaign.pk, sku=sku, status=campaign.status)
     return campaign_get(campaign_id=campaign.pk)  # type: ignore[return-value]
 
 
@@ -128,6 +180,7 @@ def flash_sale_campaign_finish(*, campaign_id: int) -> CampaignSnapshot:
             campaign.returned_quantity = left
             campaign.status = CampaignStatus.ENDED
             campaign.save(update_fields=["returned_quantity", "status"])
+            flash_sale_campaign_announce(campaign_id=campaign.pk, sku=campaign.sku, status=campaign.status)
     return campaign_get(campaign_id=campaign_id)  # type: ignore[return-value]
 
 
@@ -146,12 +199,16 @@ def flash_sale_tick(*, now: datetime | None = None) -> dict[str, int]:
         except (ApplicationError, flashsale.LockNotAcquired):
             logger.exception("flash sale warm-up failed", extra={"campaign_id": campaign_id})
     over = FlashSaleCampaign.objects.filter(returned_quantity__isnull=True, ends_at__lte=now)
-    for campaign_id in over.values_list("id", flat=True):
+    for campaign_id, sku in over.values_list("id", "sku"):
         try:
             flash_sale_campaign_finish(campaign_id=campaign_id)
             done["finished"] += 1
         except ApplicationError:
             logger.exception("flash sale finish failed", extra={"campaign_id": campaign_id})
+            # Shoppers see it ended all the same (selectors.campaign_status): say so, every tick
+            # until an operator repairs it, or its product page would keep a "live" note.
+            with transaction.atomic():
+                flash_sale_campaign_announce(campaign_id=campaign_id, sku=sku, status=CampaignStatus.ENDED)
     running = FlashSaleCampaign.objects.filter(
         returned_quantity__isnull=True, starts_at__lte=now, ends_at__gt=now
     ).exclude(status=CampaignStatus.ENDED)
@@ -171,7 +228,11 @@ def flash_sale_tick(*, now: datetime | None = None) -> dict[str, int]:
             left = flashsale.remaining(client, campaign.pk)
         status = CampaignStatus.SOLD_OUT if left is not None and left <= 0 else CampaignStatus.LIVE
         if campaign.status != status:
-            FlashSaleCampaign.objects.filter(pk=campaign.pk).update(status=status)
+            with transaction.atomic():
+                # From the status read above only: a concurrent tick's move is announced once.
+                moved = FlashSaleCampaign.objects.filter(pk=campaign.pk, status=campaign.status).update(status=status)
+                if moved:
+                    flash_sale_campaign_announce(campaign_id=campaign.pk, sku=campaign.sku, status=status)
     return done
 
 

@@ -15,20 +15,16 @@ def fs_money(minor: int | None, currency: str = "USD") -> str:
 def flash_sale_for(skus) -> object | None:
     """The live (else the next upcoming) flash sale of any of these SKUs, for the product page.
 
-    The sale list is cached for a few seconds: product pages are the hottest pages during a sale.
+    From services.storefront_sales (shared cache, re-read after every FlashSaleChanged): the page is
+    cached until an event bumps it, and a page rebuilt for that event must read the list as
+    committed. A signed-in shopper's page runs this per request, hence the shared cache.
     """
-    from django.core.cache import cache
-
-    from apps.promotion import selectors
+    from apps.promotion import services
 
     wanted = {getattr(s, "sku", s) for s in skus or ()}
     if not wanted:
         return None
-    campaigns = cache.get("storefront:flash-sales")
-    if campaigns is None:
-        campaigns = [c for c in selectors.campaign_list() if c.status in ("live", "scheduled")]
-        cache.set("storefront:flash-sales", campaigns, 5)
-    matching = [c for c in campaigns if c.sku in wanted]
+    matching = [c for c in services.storefront_sales() if c.sku in wanted]
     return next((c for c in matching if c.status == "live"), matching[0] if matching else None)
 
 
