@@ -1,5 +1,5 @@
 """Reactions of the catalog context to events: the search read model, the index and the cached
-read models (apps/catalog/readcache.py) follow the catalog and its stock.
+read models (apps/catalog/readcache.py) follow the catalog, its stock and its flash sales.
 
 Every handler re-reads the current state from the database rather than applying the payload,
 so a redelivered, duplicated or reordered event can only ever write the newest state. Cache
@@ -83,3 +83,14 @@ def reindex_stock(envelope: Envelope) -> None:
         scopes.add(CATALOG)
     readcache.bump(scopes)
     _rebuild_details_after_commit({slug for slug, _ in after.values()})
+
+
+@event_handler("promotion.FlashSaleChanged", group="catalog")
+def flash_sale_note_changed(envelope: Envelope) -> None:
+    """The product page shows the SKU's flash sale (promotion's note): the product's own version, so
+    that page (and whatever shows the product) is rebuilt; nothing else is."""
+    snapshot = selectors.sku_get(sku=envelope.payload["sku"])
+    if snapshot is None:
+        return  # not a SKU of ours (any more): no page shows it
+    readcache.bump([product_scope(snapshot.product_slug)])
+    _rebuild_details_after_commit({snapshot.product_slug})

@@ -26,7 +26,7 @@ from django.utils.http import http_date
 
 from apps.catalog import read_models, readcache
 from apps.catalog.http import Rendered, conditional_hit, request_key
-from apps.catalog.page_cache import CSRF_PLACEHOLDER, PAGE_CACHE_CONTROL, page_etag, page_key
+from apps.catalog.page_cache import CSRF_PLACEHOLDER, PAGE_CACHE_CONTROL, page_etag
 from apps.catalog.readcache import CATALOG, STRUCTURE
 from nexuscart import redis as nc_redis
 from nexuscart.hotpath import HotRequest, HotResponse, HotRoute
@@ -180,7 +180,7 @@ def _csrf_cookie(secret: str) -> str:
     return carrier.cookies[settings.CSRF_COOKIE_NAME].OutputString()
 
 
-async def _page(request: HotRequest, scopes: tuple[str, ...], max_age: float | None = None) -> HotResponse | None:
+async def _page(request: HotRequest, scopes: tuple[str, ...]) -> HotResponse | None:
     cookies = _cookies(request)
     # A session may hold a signed-in shopper or flash messages: Django answers those.
     if settings.SESSION_COOKIE_NAME in cookies or "messages" in cookies or settings.CSRF_USE_SESSIONS:
@@ -194,7 +194,7 @@ async def _page(request: HotRequest, scopes: tuple[str, ...], max_age: float | N
     if not _SAFE_PATH.match(request.path):
         return None
     full_path = request.path + (f"?{request.query_string}" if request.query_string else "")
-    rep = await _cached("page", page_key(full_path, max_age), scopes)
+    rep = await _cached("page", full_path, scopes)  # the key page_cache.anonymous_page stores it under
     if rep is None:
         return None
     token = _mask_cipher_secret(secret).encode()
@@ -220,8 +220,7 @@ async def listing_page(request: HotRequest) -> HotResponse | None:
 
 
 async def product_page(request: HotRequest) -> HotResponse | None:
-    # max_age as the Django view's decorator (apps/catalog/views.py): the page's flash-sale note.
-    return await _page(request, read_models.product_page_scopes(request.params["slug"]), max_age=5)
+    return await _page(request, read_models.product_page_scopes(request.params["slug"]))
 
 
 async def _decline(request: HotRequest) -> None:

@@ -10,7 +10,6 @@ hands one visitor's token to another. Pending flash messages make a page persona
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Callable
 from functools import wraps
 
@@ -42,15 +41,6 @@ def context(request: HttpRequest, values: dict) -> dict:
     return {**values, "csrf_token": CSRF_PLACEHOLDER} if getattr(request, _FLAG, False) else values
 
 
-def page_key(full_path: str, max_age: float | None) -> str:
-    """The page's cache key; with `max_age`, one per period of that length. Each path's periods are
-    shifted by a fixed offset of its own, so the pages do not all expire (and rebuild) at one instant."""
-    if not max_age:
-        return full_path
-    offset = int.from_bytes(hashlib.blake2b(full_path.encode(), digest_size=4).digest(), "big") % 1000 / 1000
-    return f"{full_path}#{int(time.time() / max_age + offset)}"
-
-
 def page_etag(etag: str, csrf_secret: str) -> str:
     """The page differs per visitor only by the token, which follows their CSRF cookie."""
     return f'{etag[:-1]}-{hashlib.blake2b(csrf_secret.encode(), digest_size=4).hexdigest()}"'
@@ -61,11 +51,12 @@ class _NotCacheable(Exception):
         self.response = response
 
 
-def anonymous_page(scopes: Callable[..., tuple[str, ...]], *, max_age: float | None = None) -> Callable:
+def anonymous_page(scopes: Callable[..., tuple[str, ...]]) -> Callable:
     """Serve the view's 200 answers for anonymous shoppers from the cache (other answers pass through).
 
-    `max_age` bounds the age of a cached page whose content also depends on something no event
-    announces (the product page's flash-sale note, which promotion computes from the clock).
+    Cached under the full path and the versions of `scopes(*view_args)` (and of what the build
+    recorded with readcache.depends_on) until an event bumps one: everything a page shows must be
+    announced by an event (the hot layer, apps/catalog/hot.py, serves the same entries).
     """
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -82,9 +73,8 @@ def anonymous_page(scopes: Callable[..., tuple[str, ...]], *, max_age: float | N
                 return rendered(response.content, response["Content-Type"])
 
             token = get_token(request).encode()
-            key = page_key(request.get_full_path(), max_age)
             try:
-                rep = readcache.get_or_build("page", key, build, scopes=scopes(*args, **kwargs))
+                rep = readcache.get_or_build("page", request.get_full_path(), build, scopes=scopes(*args, **kwargs))
             except _NotCacheable as exc:
                 response = exc.response
                 if not response.streaming and response.content:

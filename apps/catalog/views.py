@@ -124,9 +124,9 @@ def search_page(request: HttpRequest) -> HttpResponse:
     return _listing(request, category=None, template="catalog/search.html")
 
 
-# The page shows the product's flash sale (promotion's template tag, from the clock and its own 5 s
-# cache): no event announces a sale going live, so a cached page is at most that old.
-@anonymous_page(lambda slug: read_models.product_page_scopes(slug), max_age=5)
+# The page also shows the product's flash sale (promotion's template tag): promotion's
+# FlashSaleChanged bumps the product's version like its own events do (handlers.py).
+@anonymous_page(lambda slug: read_models.product_page_scopes(slug))
 def product_page(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         product = read_models.product_detail(slug=slug)

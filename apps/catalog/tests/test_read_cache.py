@@ -1,6 +1,6 @@
 """Read models served from cache (apps/catalog/readcache.py): fresh within a second through the real
-event path, validators and 304s, no database work on a hit, CSRF tokens never shared, signed-in
-pages never cached whole, checkout's source uncached."""
+event path (prices, stock, a product's flash sale), validators and 304s, no database work on a hit,
+CSRF tokens never shared, signed-in pages never cached whole, checkout's source uncached."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 from apps.catalog import selectors, services
 from apps.catalog.tests.factories import ProductFactory, variant
@@ -321,19 +323,77 @@ def test_price_and_stock_changes_show_everywhere_within_a_second(client, shop, r
     assert max(lags.values()) < 1.0, lags
 
 
-def test_pages_cached_for_a_few_seconds_do_not_all_expire_at_once(monkeypatch):
-    from apps.catalog import page_cache
+def test_a_flash_sale_change_re_misses_only_its_products_page(
+    client, listed, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    from apps.promotion import services as promotion_services
+    from nexuscart.consumers import apply_event
+    from tests.factories import outbox_envelope
 
-    paths = [f"/p/product-{i}/" for i in range(200)]
-    start = 1_800_000_000.0
-    monkeypatch.setattr(page_cache.time, "time", lambda: start)
-    first = {p: page_cache.page_key(p, 5) for p in paths}
-    changed_at: dict[str, float] = {}
-    for step in range(1, 101):  # one 5 s period, every 50 ms
-        now = start + step * 0.05
-        monkeypatch.setattr(page_cache.time, "time", lambda now=now: now)
-        for p in paths:
-            if p not in changed_at and page_cache.page_key(p, 5) != first[p]:
-                changed_at[p] = now
-    assert set(changed_at) == set(paths)  # each expires once per period...
-    assert len(set(changed_at.values())) > 50  # ...at its own moment
+    page, other = "/p/lumen-wireless-headphones/", "/p/summit-pocket-tee/"
+    for path in (page, other, "/api/v1/products/summit-pocket-tee"):
+        assert client.get(path).status_code == 200
+    now = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):
+        sale = promotion_services.flash_sale_campaign_create(
+            sku="HP-BLACK", price=9900, quantity=1, starts_at=now + timedelta(hours=1),
+            ends_at=now + timedelta(hours=2), per_user_limit=1, actor="test",
+        )  # fmt: skip
+    assert 'id="sale-note"' not in client.get(page).content.decode()  # no consumer ran: still the cached page
+    with django_capture_on_commit_callbacks(execute=True):
+        assert apply_event("catalog", outbox_envelope("promotion.FlashSaleChanged", str(sale.id)))
+    assert "Flash sale soon" in client.get(page).content.decode()
+    for path in (other, "/api/v1/products/summit-pocket-tee"):
+        with django_assert_num_queries(0):
+            assert client.get(path).status_code == 200, path
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_flash_sale_going_live_and_ending_shows_within_a_second_and_pages_stay_cached_between(
+    client, shop, reindex, event_path, settings, django_assert_num_queries
+):
+    """Through outbox -> relay -> Kafka -> consumer: the beat's tick moves the sale (what announces a
+    start or an end: the clock alone changes nothing cached), and between events the page is never
+    rebuilt (it was, every 5 s, while the note was time-bucketed)."""
+    from apps.promotion import services as promotion_services
+
+    settings.CATALOG_VERSION_RECHECK_SECONDS = 0.1  # the production interval
+    reindex()
+    ProductFactory(name="Warmup Beanie", category=shop["categories"]["men"], variants=[variant("BEANIE-1", 900)])
+    _wait(lambda: client.get("/api/v1/products/warmup-beanie").status_code == 200, timeout=60)
+    event_path()
+
+    page = "/p/lumen-wireless-headphones/"
+
+    def note() -> str:
+        found = re.search(r'<p class="sale-note".*?</p>', client.get(page).content.decode(), re.S)
+        return "live" if found and "Flash sale live" in found[0] else "soon" if found else "none"
+
+    assert note() == "none"
+    now = timezone.now()
+    sale = promotion_services.flash_sale_campaign_create(
+        sku="HP-BLACK", price=9900, quantity=2, starts_at=now + timedelta(seconds=3),
+        ends_at=now + timedelta(seconds=13), per_user_limit=1, actor="test",
+    )  # fmt: skip
+    lags = {"created": _staleness({"page": lambda: note() == "soon"})["page"]}
+    event_path()  # the allocation's StockLevelChanged too (either may have come first)
+    assert note() == "soon"  # cached again after the last of them
+    time.sleep(max(0.0, (sale.starts_at - timezone.now()).total_seconds()) + 0.2)
+    with django_assert_num_queries(0):  # started by the clock, not announced yet: the cached page
+        assert note() == "soon"
+    promotion_services.flash_sale_tick()  # the beat's: warms it up, marks it live (no stock moves)
+    lags["live"] = _staleness({"page": lambda: note() == "live"})["page"]
+    event_path()
+
+    etag = client.get(page)["ETag"]
+    time.sleep(5.5)
+    with django_assert_num_queries(0):  # no event since: still the cached page, not rebuilt
+        response = client.get(page)
+    assert response["ETag"] == etag
+
+    time.sleep(max(0.0, (sale.ends_at - timezone.now()).total_seconds()) + 0.2)
+    promotion_services.flash_sale_tick()  # ends it (its unsold units go back to stock too)
+    lags["ended"] = _staleness({"page": lambda: note() == "none"})["page"]
+    print(f"flash-sale note staleness (s after the commit): {lags}")
+    assert max(lags.values()) < 1.0, lags
