@@ -108,3 +108,18 @@ def test_deleted_accounts_join_the_set_so_their_live_tokens_are_refused(client, 
 
     assert _inactive(redis_client) == {ids[0], ids[1], ids[3]}
     assert statuses() == [401, 401, 200, 401]
+
+
+@pytest.mark.slow
+def test_the_hot_path_refuses_a_deleted_accounts_token(uvicorn_server, redis_client):
+    server = uvicorn_server()
+    http = server.session()
+    user = UserFactory()
+    headers = {"Authorization": f"Bearer {AccessToken.for_user(user)}"}
+    status_url = f"{server.url}/api/v1/flash-sales/reservations/999999999"
+    assert http.get(status_url, headers=headers, timeout=10).status_code == 404  # a valid token: no such one
+
+    user.delete()
+    time.sleep(1.2)  # the hot process may remember "active" for HOT_ACTIVE_CHECK_SECONDS (1 s)
+    refused = http.get(status_url, headers=headers, timeout=10)
+    assert (refused.status_code, refused.json()["code"]) == (401, "authentication_failed")
