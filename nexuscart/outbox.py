@@ -24,6 +24,7 @@ import psycopg
 from django.db import connection, transaction
 from django.utils import timezone
 
+from nexuscart import relay_nudge
 from nexuscart.events import DomainEvent
 from nexuscart.kafka import topic_for_context
 from nexuscart.observability import trace_context
@@ -223,32 +224,8 @@ def publish_many(events: Sequence[DomainEvent]) -> list[Published]:
     return [written[event_id] for event_id in event_ids]
 
 
-# At most one nudge per process per window (issue 10): a Celery send per commit was ~12% of a
-# checkout's Python CPU. The nudge that is sent runs no earlier than the window's end
-# (countdown), so every commit whose nudge was skipped inside the window committed before that
-# relay run starts and is shipped by it; events wait at most the window longer. The beat sweep
-# still covers a lost nudge.
-_NUDGE_WINDOW_SECONDS = 0.05
-_nudge_next = 0.0  # monotonic time from which the next commit sends a nudge again
-
-
-def _nudge_relay() -> None:
-    global _nudge_next
-    from nexuscart.tasks import relay_outbox
-
-    now = time.monotonic()
-    if now < _nudge_next:
-        return
-    _nudge_next = now + _NUDGE_WINDOW_SECONDS
-    try:
-        relay_outbox.apply_async(countdown=_NUDGE_WINDOW_SECONDS)
-    except Exception:  # the beat sweep picks the rows up anyway; never fail a committed write
-        _nudge_next = 0.0
-        logger.warning("could not nudge the outbox relay", exc_info=True)
-
-
 def _nudge_relay_on_commit() -> None:
     # One nudge per transaction is enough: the relay drains everything pending. Django drops
     # the callback list on rollback, so checking it is enough to avoid duplicates.
-    if not any(func is _nudge_relay for _, func, _ in connection.run_on_commit):
-        transaction.on_commit(_nudge_relay)
+    if not any(func is relay_nudge.nudge for _, func, _ in connection.run_on_commit):
+        transaction.on_commit(relay_nudge.nudge)
