@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.faults.harness import DB_NAME, STRIPE_MOCK_PORT, Faults, Shop, make_shop
+from tests.faults.harness import DB_NAME, STRIPE_MOCK_PORT, Faults, OwnKafka, Shop, make_shop
 from tests.stack import Stack, free_port, start_stack
 
 
@@ -64,11 +64,37 @@ def fault_stack(faults: Faults, _session_fault_stack: Stack) -> Iterator[Stack]:
 
 @pytest.fixture
 def start_fault_stack(faults: Faults) -> Iterator[Callable[..., Stack]]:
-    """start(**env) -> the fault stack with extra settings for the app processes; healed after."""
+    """start(relay=False, **env) -> the fault stack with extra settings for the app processes,
+    with the outbox relay and beat too when `relay` (the Kafka tests watch events reach Kafka);
+    healed before and after."""
     faults.heal()
     with contextlib.ExitStack() as stacks:
-        yield lambda **env: stacks.enter_context(start_stack(faults.app_env(**env)))
+
+        def start(*, relay: bool = False, **env: str) -> Stack:
+            if not relay:
+                return stacks.enter_context(start_stack(faults.app_env(**env)))
+            programs = ("web", "hot", "edge", "relay", "beat")
+            return stacks.enter_context(start_stack(faults.app_env(**env), programs=programs, timeout=120))
+
+        yield start
     faults.heal()
+
+
+@pytest.fixture
+def start_own_kafka() -> Iterator[Callable[..., OwnKafka]]:
+    """start(port=None, advertised_port=None) -> a running Kafka node of our own (OwnKafka),
+    stopped and its folder removed after the test; skips where Kafka is not installed."""
+    if not OwnKafka.installed():
+        pytest.skip("Kafka is not installed (scripts/services start kafka installs it)")
+    with contextlib.ExitStack() as nodes:
+
+        def start(**ports: int) -> OwnKafka:
+            kafka = OwnKafka(**ports)
+            nodes.callback(kafka.close)  # also when its start fails half-way
+            kafka.services("start")
+            return kafka
+
+        yield start
 
 
 @pytest.fixture

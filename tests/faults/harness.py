@@ -213,6 +213,11 @@ def checkout(stack: Stack, buyer: tuple[int, str, int], sku: str, key: str) -> t
     return response.status_code, ""
 
 
+def latest_order_id(faults: Faults, user_id: int) -> int:
+    """The id of the user's latest order (checkout's answer is read for its status only)."""
+    return faults.sql("SELECT id FROM order_order WHERE user_id = %s ORDER BY created_at DESC LIMIT 1", user_id)[0][0]
+
+
 def shop_under(stack: Stack, shop: Shop, fault, *, threads: int = 8, deadline_s: float = 120) -> tuple[list, list]:
     """Every buyer checks out one unit (retrying with the SAME Idempotency-Key, as docs/api.md tells
     clients) while `fault(going)` runs in another thread; (final status per buyer, every outcome seen).

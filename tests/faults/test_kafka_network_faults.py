@@ -26,7 +26,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -35,13 +35,14 @@ from tests.faults.harness import (
     OwnKafka,
     assert_outbox_reached_kafka_in_order,
     checkout,
+    latest_order_id,
     make_shop,
     outbox_mark,
     outbox_unsent_sql,
     pay,
     wait_outbox_sent,
 )
-from tests.stack import Stack, free_port, start_stack
+from tests.stack import Stack, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.faults, pytest.mark.timeout(480)]
 
@@ -52,30 +53,21 @@ FAST_S = 10.0
 
 
 @pytest.fixture
-def proxied_kafka(faults: Faults) -> Iterator[tuple[OwnKafka, str]]:
+def proxied_kafka(faults: Faults, start_own_kafka: Callable[..., OwnKafka]) -> Iterator[tuple[OwnKafka, str]]:
     """Our own Kafka node advertised at a toxiproxy port; (node, proxy name)."""
-    if not OwnKafka.installed():
-        pytest.skip("Kafka is not installed (scripts/services start kafka installs it)")
     name = f"kafka-{uuid.uuid4().hex[:6]}"
     port = free_port()
     proxy_port = faults.proxy(name, port)  # made first: the node advertises it
-    kafka = OwnKafka(port=port, advertised_port=proxy_port)
     try:
-        kafka.services("start")
-        yield kafka, name
+        yield start_own_kafka(port=port, advertised_port=proxy_port), name
     finally:
-        kafka.close()
         faults.remove_proxy(name)
 
 
 @pytest.fixture
-def proxied_kafka_stack(faults: Faults, proxied_kafka: tuple[OwnKafka, str]) -> Iterator[Stack]:
+def proxied_kafka_stack(proxied_kafka: tuple[OwnKafka, str], start_fault_stack: Callable[..., Stack]) -> Stack:
     kafka, _name = proxied_kafka
-    faults.heal()
-    env = faults.app_env(KAFKA_BOOTSTRAP_SERVERS=kafka.bootstrap)
-    with start_stack(env, programs=("web", "hot", "edge", "relay", "beat"), timeout=120) as stack:
-        yield stack
-    faults.heal()
+    return start_fault_stack(relay=True, KAFKA_BOOTSTRAP_SERVERS=kafka.bootstrap)
 
 
 def test_kafka_latency_and_blackhole_the_shop_sells_the_relay_backs_off_and_catches_up_in_order(
@@ -97,10 +89,7 @@ def test_kafka_latency_and_blackhole_the_shop_sells_the_relay_backs_off_and_catc
             results.append((phase, "checkout", status, time.monotonic() - started))
         if status != 201:
             return
-        (order_id,) = faults.sql(
-            "SELECT id FROM order_order WHERE user_id = %s ORDER BY created_at DESC LIMIT 1", buyer[0]
-        )[0]
-        orders[index] = order_id
+        order_id = orders[index] = latest_order_id(faults, buyer[0])
         if index % 2 == 0:  # half the buyers pay at once: payment events on top of order events
             started = time.monotonic()
             created, hook = pay(stack, buyer, order_id)

@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -25,12 +25,13 @@ from tests.faults.harness import (
     OwnKafka,
     assert_outbox_reached_kafka_in_order,
     checkout,
+    latest_order_id,
     make_shop,
     outbox_mark,
     outbox_unsent,
     pay,
 )
-from tests.stack import Stack, start_stack
+from tests.stack import Stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.faults, pytest.mark.timeout(420)]
 
@@ -38,24 +39,13 @@ OUTAGE_S = 30
 
 
 @pytest.fixture
-def own_kafka() -> Iterator[OwnKafka]:
-    if not OwnKafka.installed():
-        pytest.skip("Kafka is not installed (scripts/services start kafka installs it)")
-    kafka = OwnKafka()
-    try:
-        kafka.services("start")
-        yield kafka
-    finally:
-        kafka.close()
+def own_kafka(start_own_kafka: Callable[..., OwnKafka]) -> OwnKafka:
+    return start_own_kafka()
 
 
 @pytest.fixture
-def kafka_stack(faults: Faults, own_kafka: OwnKafka) -> Iterator[Stack]:
-    faults.heal()
-    env = faults.app_env(KAFKA_BOOTSTRAP_SERVERS=own_kafka.bootstrap)
-    with start_stack(env, programs=("web", "hot", "edge", "relay", "beat"), timeout=120) as stack:
-        yield stack
-    faults.heal()
+def kafka_stack(own_kafka: OwnKafka, start_fault_stack: Callable[..., Stack]) -> Stack:
+    return start_fault_stack(relay=True, KAFKA_BOOTSTRAP_SERVERS=own_kafka.bootstrap)
 
 
 def test_kafka_down_for_half_a_minute_the_shop_sells_and_every_event_arrives_in_order(
@@ -75,10 +65,7 @@ def test_kafka_down_for_half_a_minute_the_shop_sells_and_every_event_arrives_in_
             results.append(("checkout", status))
         if status != 201:
             return
-        (order_id,) = faults.sql(
-            "SELECT id FROM order_order WHERE user_id = %s ORDER BY created_at DESC LIMIT 1", buyer[0]
-        )[0]
-        orders[index] = order_id
+        order_id = orders[index] = latest_order_id(faults, buyer[0])
         if index % 2 == 0:  # half the buyers pay at once
             created, hook = pay(stack, buyer, order_id)
             with lock:
