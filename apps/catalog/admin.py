@@ -1,8 +1,8 @@
 """Staff manage the catalog here: a category tree, products with inline variants, bulk actions.
 
 Admin writes go through the ModelAdmin's save machinery, so each save also announces a
-ProductChanged event in the same transaction (the search index follows it); bulk actions call
-the services.
+ProductChanged event in the same transaction (the search index follows it), or only PriceChanged
+when variant prices are all that changed; bulk actions call the services.
 """
 
 from __future__ import annotations
@@ -37,6 +37,18 @@ def _skus_matching(text: str) -> list[str]:
 
 # Lower contexts' staff screens (inventory's stock list) show and search product names through this.
 display.register_sku_lookups(names=_sku_names, search=_skus_matching)
+
+
+def _prices_only(form: forms.ModelForm, formsets: list) -> bool:
+    """The product form unchanged, no variant added or deleted, and only variant prices edited."""
+    if form.has_changed():
+        return False
+    for formset in formsets:
+        if formset.new_objects or formset.deleted_objects:
+            return False
+        if any(set(fields) - {"price"} for _, fields in formset.changed_objects):
+            return False
+    return True
 
 
 class MoneyInput(forms.DecimalField):
@@ -148,8 +160,11 @@ class ProductAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        # Variants are saved after the product: announce once everything is written.
-        services.product_changed_announce(product=form.instance)
+        # Variants are saved after the product: announce once everything is written. An edit of
+        # prices alone was announced by save_formset (PriceChanged re-misses what shows those
+        # prices); ProductChanged would re-miss every listing and product page.
+        if not (change and _prices_only(form, formsets)):
+            services.product_changed_announce(product=form.instance)
 
     def delete_model(self, request, obj):
         # Deleting would orphan order lines and stock rows that refer to its SKUs by id.

@@ -140,7 +140,7 @@ def variant_update(
     variant = Variant.objects.select_for_update().select_related("product").filter(sku=sku).first()
     if variant is None:
         raise NotFound(f"No SKU {sku!r}.", code="sku_not_found")
-    old_price = variant.price
+    old_price, old_name, old_active = variant.price, variant.name, variant.is_active
     if price is not None:
         _check_price(price)
         variant.price = price
@@ -149,13 +149,16 @@ def variant_update(
     if is_active is not None:
         variant.is_active = is_active
     variant.save()
-    if price is not None and price != old_price:
+    if variant.price != old_price:
         publish(
             PriceChanged(
                 sku=sku, product_id=variant.product_id, old_price=old_price, new_price=price, currency=variant.currency
             )
         )
-    publish(ProductChanged(product_id=variant.product_id, slug=variant.product.slug))
+    # A price alone is PriceChanged's (its handler re-misses what shows that price): ProductChanged
+    # re-misses every listing and product page (the catalog-wide and structure versions).
+    if (variant.name, variant.is_active) != (old_name, old_active):
+        publish(ProductChanged(product_id=variant.product_id, slug=variant.product.slug))
     return variant
 
 

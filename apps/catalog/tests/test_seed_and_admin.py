@@ -136,6 +136,64 @@ def test_admin_inline_price_edit_publishes_price_changed(staff_client, shop):
     assert OutboxEvent.objects.filter(event_type="catalog.ProductChanged", aggregate_id=str(product.id)).count() == 2
 
 
+def _product_form(product, **changes) -> dict:
+    """The admin change form of a one-variant product as the page holds it, with `changes`."""
+    import json
+
+    (v,) = product.variants.all()
+    form = {
+        "name": product.name,
+        "slug": product.slug,
+        "description": product.description,
+        "images": json.dumps(product.images),
+        "attributes": json.dumps(product.attributes),
+        "category": product.category_id,
+        "is_active": "on",
+        "variants-TOTAL_FORMS": "1",
+        "variants-INITIAL_FORMS": "1",
+        "variants-MIN_NUM_FORMS": "0",
+        "variants-MAX_NUM_FORMS": "1000",
+        "variants-0-id": v.id,
+        "variants-0-product": product.id,
+        "variants-0-sku": v.sku,
+        "variants-0-name": v.name,
+        "variants-0-price": f"{v.price / 100:.2f}",
+        "variants-0-currency": v.currency,
+        "variants-0-attributes": json.dumps(v.attributes),
+        "variants-0-is_active": "on",
+        "variants-0-position": str(v.position),
+    }
+    # JSON fields with a callable default carry their initial value in a hidden input (Django's
+    # show_hidden_initial), which the browser posts back unchanged.
+    for name in ("images", "attributes", "variants-0-attributes"):
+        form[f"initial-{name}"] = form[name]
+    return {**form, **changes}
+
+
+def test_a_staff_price_edit_alone_is_announced_as_a_price_change_only(staff_client, shop):
+    """ProductChanged re-misses every cached listing and product page (the catalog-wide and structure
+    versions): a price edit publishes PriceChanged only, which re-misses what shows that price."""
+    product = shop["products"]["tee"]
+    url = f"/admin/catalog/product/{product.id}/change/"
+    last = OutboxEvent.objects.latest("id").id
+    response = staff_client.post(url, _product_form(product, **{"variants-0-price": "17.49"}))
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    assert Variant.objects.get(sku="TEE-M-GREY").price == 1749
+    assert list(OutboxEvent.objects.filter(id__gt=last).values_list("event_type", flat=True)) == [
+        "catalog.PriceChanged"
+    ]
+    last = OutboxEvent.objects.latest("id").id
+    product.refresh_from_db()
+    response = staff_client.post(
+        url, _product_form(product, **{"variants-0-name": "M Grey", "variants-0-price": "17.99"})
+    )
+    assert response.status_code == 302
+    assert sorted(OutboxEvent.objects.filter(id__gt=last).values_list("event_type", flat=True)) == [
+        "catalog.PriceChanged",
+        "catalog.ProductChanged",
+    ]
+
+
 def test_renaming_a_category_in_the_admin_reindexes_the_products_below(staff_client, shop):
     men = shop["categories"]["men"]
     before = OutboxEvent.objects.filter(event_type="catalog.ProductChanged").count()
