@@ -226,7 +226,8 @@ SPECTACULAR_SETTINGS = {
 KAFKA_BOOTSTRAP_SERVERS = env("KAFKA_BOOTSTRAP_SERVERS", default="127.0.0.1:9092")
 # Prefix of every topic this deployment owns (tests use their own so runs never mix).
 KAFKA_TOPIC_PREFIX = env("KAFKA_TOPIC_PREFIX", default="nexuscart")
-# Rows per relay claim: one statement claims, one marks sent; large batches amortise both (issue 10).
+# Rows per relay claim: one statement claims, one deletes the delivered queue rows; large batches
+# amortise both (issue 10).
 OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=5000)
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)
 OUTBOX_RETENTION_HOURS = env.int("OUTBOX_RETENTION_HOURS", default=24 * 7)

@@ -1,4 +1,5 @@
-"""The relay is killed between producing and marking sent; two relays race over thousands of rows."""
+"""The relay is killed between producing and deleting the delivered queue rows; two relays race
+over thousands of rows."""
 
 import socket
 import subprocess
