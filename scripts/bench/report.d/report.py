@@ -264,13 +264,24 @@ def document(rows: list[Row], runs: list[Run], chart_name: str, mode: str) -> st
     return "\n".join(parts)
 
 
-def update_readme(readme: Path, rows: list[Row], link: str) -> bool:
+def _where_from(runs: list[Run]) -> str:
+    """The machine and the load the figures came from, for the README (the docs page has per run)."""
+    text = f"Machine: {machine()}, the load generator on the same box."
+    peaks = [r.load_max for r in runs if r.load_max is not None]
+    days = sorted({r.started[:10] for r in runs if r.started})
+    if peaks:
+        low, high = min(peaks), max(peaks)
+        text += f" Runs of {', '.join(days)}; peak 1-minute load average while they ran: {low:.1f} to {high:.1f}."
+    return text
+
+
+def update_readme(readme: Path, rows: list[Row], link: str, runs: list[Run] | None = None) -> bool:
     text = readme.read_text()
     if README_START not in text or README_END not in text:
         return False
     head, rest = text.split(README_START, 1)
     _, tail = rest.split(README_END, 1)
-    body = f"\n{table(rows)}\n\nChart, load averages and the runs: [{link}]({link}).\n"
+    body = f"\n{_where_from(runs or [])}\n\n{table(rows)}\n\nChart, load averages and the runs: [{link}]({link}).\n"
     readme.write_text(head + README_START + body + README_END + tail)
     return True
 
@@ -392,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(document(rows, runs, rel_chart, mode))
     print(f"[report] wrote {out} and {chart_path}")
-    if readme and update_readme(Path(readme), rows, os.path.relpath(out, Path(readme).parent)):
+    if readme and update_readme(Path(readme), rows, os.path.relpath(out, Path(readme).parent), runs):
         print(f"[report] filled the table in {readme}")
     if runs:
         print(f"[report] {sum(r.seconds for r in runs):.0f}s of benchmarks in all")
