@@ -11,19 +11,26 @@ Why a thread: kombu's Redis client waits for the broker (connect, health-check P
 so with the broker stalled a send on the request path held a committed checkout until the edge
 gave up (nginx's 504 after 60 s; tests/faults/test_broker_stall.py). The thread pays those
 timeouts instead, publishes with no retries, and while the process's Redis breaker for the
-broker (nexuscart.redis.guard) is open it sends nothing.
+broker (nexuscart.redis.guard) is open it sends nothing; a send that timed out opens it, as every
+other Redis client's timeout does (a refused connection fails at once and does not).
+
+A nudge asked for but not yet sent when the process exits is lost: the beat's sweep (every 2 s)
+ships those rows. The thread survives any error of a send, and one that died anyway (nothing
+should kill it) is started again by the next nudge.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 import time
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from kombu.exceptions import OperationalError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from nexuscart import redis as nc_redis
 
@@ -33,7 +40,18 @@ WINDOW_SECONDS = 0.05
 _next_at = 0.0  # monotonic time from which the next commit asks for a nudge again
 _lock = threading.Lock()
 _wanted: threading.Event | None = None
+_thread: threading.Thread | None = None
 _sender_pid = 0
+
+
+def _after_fork() -> None:
+    # A child starts with no sending thread, and must not inherit a lock held at the fork.
+    global _lock, _sender_pid
+    _lock = threading.Lock()
+    _sender_pid = 0
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def broker_guard() -> nc_redis.ServerGuard:
@@ -53,13 +71,15 @@ def nudge() -> None:
 
 
 def _sender() -> threading.Event:
-    """This process's request flag, its sending thread started on first use (again after a fork)."""
-    global _wanted, _sender_pid
-    if _sender_pid != os.getpid():
+    """This process's request flag, its sending thread started on first use (and again after a
+    fork, or if it ever died)."""
+    global _wanted, _thread, _sender_pid
+    if _sender_pid != os.getpid() or _thread is None or not _thread.is_alive():
         with _lock:
-            if _sender_pid != os.getpid():
+            if _sender_pid != os.getpid() or _thread is None or not _thread.is_alive():
                 _wanted = threading.Event()
-                threading.Thread(target=_send_forever, args=(_wanted,), name="relay-nudge", daemon=True).start()
+                _thread = threading.Thread(target=_send_forever, args=(_wanted,), name="relay-nudge", daemon=True)
+                _thread.start()
                 _sender_pid = os.getpid()
     return _wanted  # type: ignore[return-value]
 
@@ -68,7 +88,20 @@ def _send_forever(wanted: threading.Event) -> None:
     while True:
         wanted.wait()
         wanted.clear()
-        send_once()
+        try:
+            send_once()
+        except Exception:  # never let the thread die: the next nudge would find nobody to send it
+            logger.exception("relay nudge thread: unexpected error")
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """kombu wraps the Redis error (OperationalError from it): was it a timeout?"""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, RedisTimeoutError | socket.timeout):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def send_once() -> bool:
@@ -85,7 +118,7 @@ def send_once() -> bool:
         return True
     except Exception as exc:  # the beat sweep picks the rows up anyway
         _next_at = 0.0  # the next commit asks again
-        if isinstance(exc, OperationalError):  # kombu's wrapper of connection errors and timeouts
+        if isinstance(exc, OperationalError) and _timed_out(exc):  # a stall, not a refusal
             broker.failed()
         logger.warning("could not nudge the outbox relay", exc_info=True)
         return False

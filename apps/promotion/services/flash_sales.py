@@ -74,8 +74,11 @@ def _note_list_bump() -> None:
 def flash_sale_campaign_announce(*, campaign_id: int, sku: str, status: str) -> None:
     """In the caller's transaction: FlashSaleChanged, and the note's list re-read once it commits.
 
-    For writes outside these services too (the admin's edit and delete). The list's bump is queued
-    before the event's relay nudge, so it runs first after the commit.
+    For writes outside these services too (the admin's edit and delete). The list's bump runs in
+    the committing thread right after the commit; the event reaches catalog's consumer later
+    (relay, Kafka). Not guaranteed: a relay sweep may claim the row first, and a bump that fails
+    (Redis down) leaves the list under the old version for NOTE_LIST_SECONDS, so a page rebuilt
+    in that window keeps the older note until that product's next event.
     """
     transaction.on_commit(_note_list_bump)
     publish(FlashSaleChanged(campaign_id=campaign_id, sku=sku, status=status))
@@ -205,10 +208,17 @@ def flash_sale_tick(*, now: datetime | None = None) -> dict[str, int]:
             done["finished"] += 1
         except ApplicationError:
             logger.exception("flash sale finish failed", extra={"campaign_id": campaign_id})
-            # Shoppers see it ended all the same (selectors.campaign_status): say so, every tick
-            # until an operator repairs it, or its product page would keep a "live" note.
+            # Shoppers see it ended all the same (selectors.campaign_status): say so once, or its
+            # product page would keep a "live" note. The status moves only here (the finish that
+            # books the units back still runs every tick: `over` filters on returned_quantity).
             with transaction.atomic():
-                flash_sale_campaign_announce(campaign_id=campaign_id, sku=sku, status=CampaignStatus.ENDED)
+                moved = (
+                    FlashSaleCampaign.objects.filter(pk=campaign_id)
+                    .exclude(status=CampaignStatus.ENDED)
+                    .update(status=CampaignStatus.ENDED)
+                )
+                if moved:
+                    flash_sale_campaign_announce(campaign_id=campaign_id, sku=sku, status=CampaignStatus.ENDED)
     running = FlashSaleCampaign.objects.filter(
         returned_quantity__isnull=True, starts_at__lte=now, ends_at__gt=now
     ).exclude(status=CampaignStatus.ENDED)

@@ -43,6 +43,9 @@ def test_a_sale_whose_end_cannot_be_booked_is_still_announced_ended(redis_client
     services.flash_sale_tick(now=campaign.ends_at + timedelta(seconds=1))
     assert FlashSaleCampaign.objects.get(pk=campaign.id).returned_quantity is None  # finish refused
     assert _announced(campaign.id)[-1] == (campaign.sku, "ended")
+    services.flash_sale_tick(now=campaign.ends_at + timedelta(seconds=6))  # the next tick: refused again
+    assert FlashSaleCampaign.objects.get(pk=campaign.id).returned_quantity is None
+    assert [s for _, s in _announced(campaign.id)].count("ended") == 1  # announced once, not every tick
 
 
 def test_staff_edits_and_deletes_are_announced(client, redis_client):

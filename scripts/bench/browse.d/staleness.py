@@ -8,7 +8,7 @@ GET /api/v1/products/{slug} every 5 ms and prints
 `STALENESS max_ms=<n> all_ms=<a,b,c> first_event_ms=<w>`.
 
 One change is made at once, not measured (first_event_ms): the stack starts with the seed's
-events marked sent, so it is the relay's and the consumer's first event ever (their first Kafka
+events dropped from the relay queue, so it is the relay's and the consumer's first event ever (their first Kafka
 round trip, connections, the handler's first run), which an open shop's event path is past.
 """
 
