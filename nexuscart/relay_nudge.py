@@ -12,7 +12,8 @@ so with the broker stalled a send on the request path held a committed checkout 
 gave up (nginx's 504 after 60 s; tests/faults/test_broker_stall.py). The thread pays those
 timeouts instead, publishes with no retries, and while the process's Redis breaker for the
 broker (nexuscart.redis.guard) is open it sends nothing; a send that timed out opens it, as every
-other Redis client's timeout does (a refused connection fails at once and does not).
+other Redis client's timeout does. A refused connection does not open it (kombu retries that for
+about 6 s here, on this thread, so no request waits).
 
 A nudge asked for but not yet sent when the process exits is lost: the beat's sweep (every 2 s)
 ships those rows. The thread survives any error of a send, and one that died anyway (nothing
