@@ -70,21 +70,6 @@ def test_the_service_records_every_selected_account_and_repairs_a_bypassed_updat
     assert _orders_status(first) == 200
 
 
-@pytest.mark.slow
-def test_the_hot_path_refuses_a_bulk_deactivated_accounts_token(uvicorn_server, redis_client):
-    server = uvicorn_server()
-    http = server.session()
-    user = UserFactory()
-    headers = {"Authorization": f"Bearer {AccessToken.for_user(user)}"}
-    status_url = f"{server.url}/api/v1/flash-sales/reservations/999999999"
-    assert http.get(status_url, headers=headers, timeout=10).status_code == 404  # a valid token: no such one
-
-    services.users_set_active(user_ids=[user.pk], active=False)
-    time.sleep(1.2)  # the hot process may remember "active" for HOT_ACTIVE_CHECK_SECONDS (1 s)
-    refused = http.get(status_url, headers=headers, timeout=10)
-    assert (refused.status_code, refused.json()["code"]) == (401, "authentication_failed")
-
-
 def test_deleted_accounts_join_the_set_so_their_live_tokens_are_refused(client, redis_client):
     """The admin's bulk delete (a QuerySet.delete()) and a single delete both record the accounts:
     the lean JWT check reads no row, so without it a deleted account's token still passed."""
@@ -111,7 +96,14 @@ def test_deleted_accounts_join_the_set_so_their_live_tokens_are_refused(client, 
 
 
 @pytest.mark.slow
-def test_the_hot_path_refuses_a_deleted_accounts_token(uvicorn_server, redis_client):
+@pytest.mark.parametrize(
+    "end_account",
+    [
+        pytest.param(lambda user: services.users_set_active(user_ids=[user.pk], active=False), id="bulk-deactivated"),
+        pytest.param(lambda user: user.delete(), id="deleted"),
+    ],
+)
+def test_the_hot_path_refuses_an_ended_accounts_token(uvicorn_server, redis_client, end_account):
     server = uvicorn_server()
     http = server.session()
     user = UserFactory()
@@ -119,7 +111,7 @@ def test_the_hot_path_refuses_a_deleted_accounts_token(uvicorn_server, redis_cli
     status_url = f"{server.url}/api/v1/flash-sales/reservations/999999999"
     assert http.get(status_url, headers=headers, timeout=10).status_code == 404  # a valid token: no such one
 
-    user.delete()
+    end_account(user)
     time.sleep(1.2)  # the hot process may remember "active" for HOT_ACTIVE_CHECK_SECONDS (1 s)
     refused = http.get(status_url, headers=headers, timeout=10)
     assert (refused.status_code, refused.json()["code"]) == (401, "authentication_failed")
